@@ -1,0 +1,49 @@
+"""The obscale agent: create_app() is the one factory."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from flask import Flask
+
+from app.config import load_config
+from app.db import database, init_db
+from app.errors import begin_request, register_error_handlers
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app from defaults, OBSCALE_* environment and `config`."""
+    settings = load_config(config)
+    if not settings.get("HOME"):
+        raise RuntimeError("OBSCALE_HOME (the observer home of this node) is not set")
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
+    app.json.sort_keys = False
+    init_db(settings["DATABASE"])
+
+    app.before_request(begin_request)
+    app.before_request(_open_db)
+    app.teardown_request(_close_db)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    return app
+
+
+def _open_db() -> None:
+    database.connect(reuse_if_open=True)
+
+
+def _close_db(exc: BaseException | None) -> None:
+    if not database.is_closed():
+        database.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    # Imported here so that importing `app` stays free of I/O and cycles.
+    from app.api import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS():
+        app.register_blueprint(blueprint)

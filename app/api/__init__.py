@@ -1,0 +1,8 @@
+"""HTTP blueprints, one module per area."""
+from __future__ import annotations
+
+
+def BLUEPRINTS():  # noqa: N802 - reads like the constant it stands for
+    """Every blueprint the agent serves, in registration order."""
+    blueprints = []
+    return blueprints

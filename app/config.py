@@ -1,0 +1,115 @@
+"""Settings: defaults, then OBSCALE_* environment variables, then the mapping a caller passes."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+AGENT_STATE_DIRNAME = "obscale"
+
+DEFAULTS: dict[str, Any] = {
+    # Where this node's OceanBase lives (bin/observer, store/, etc/, log/, run/).
+    "HOME": "",
+    # Advertised agent address; also the address gunicorn binds to.
+    "IP": "127.0.0.1",
+    "PORT": 2886,
+    "WORKERS": 2,
+    "AGENT_VERSION": "4.2.5.0",
+    "LOG_LEVEL": "INFO",
+    "RSA_KEY_BITS": 2048,
+    "MAX_BODY_BYTES": 1048576,
+    "AUTH_V1_ENABLED": False,
+    "TS_MAX_AHEAD_S": 3600,
+    # DAG engine.
+    "CLAIM_TTL_S": 30,
+    "QUEUE_POLL_S": 0.02,
+    "RECOVERY_INTERVAL_S": 10,
+    "SUBTASK_CEILING_S": 3600,
+    # Scale-out budgets (spec/scale-out.md §3.6).
+    "SCALE_OUT_POLL_INTERVAL_S": 2.0,
+    "SCALE_OUT_RPC_TIMEOUT_S": 60,
+    "SCALE_OUT_READY_TIMEOUT_S": 120,
+    "SCALE_OUT_DEPLOY_TIMEOUT_S": 300,
+    "OBSERVER_START_TIMEOUT_S": 600,
+    "SCALE_OUT_START_WAIT_TIMEOUT_S": 0,  # 0 = OBSERVER_START_TIMEOUT_S + 120
+    "SCALE_OUT_SERVING_TIMEOUT_S": 1800,
+    "SCALE_OUT_WATCH_TIMEOUT_S": 0,  # 0 = derived from the coordinator's budgets + 600
+    "SCALE_OUT_DELETE_SERVER_TIMEOUT_S": 600,
+    "OBSERVER_STOP_TIMEOUT_S": 60,
+    "AGENT_HTTP_TIMEOUT_S": 10.0,
+    "OB_CONNECT_TIMEOUT_S": 5.0,
+    "OB_READ_TIMEOUT_S": 30.0,
+    "OB_TLS": False,
+    "OB_MYSQL_PORT": 2881,
+    # Agent-to-agent scheme: one per cluster.
+    "AGENT_SCHEME": "http",
+}
+
+_TRUE = {"1", "true", "yes", "on", "t", "y"}
+_FALSE = {"0", "false", "no", "off", "f", "n", ""}
+
+
+def _cast(name: str, raw: str, default: Any) -> Any:
+    """Turn an environment string into the type of the default."""
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError(f"OBSCALE_{name}: expected a boolean, got {raw!r}")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def load_config(overrides: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the effective settings: defaults < OBSCALE_* environment < overrides."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for name, default in DEFAULTS.items():
+        raw = environ.get(f"OBSCALE_{name}")
+        if raw is not None:
+            config[name] = _cast(name, raw, default)
+    for name, value in (overrides or {}).items():
+        config[name] = value
+    return derive(config)
+
+
+def derive(config: dict[str, Any]) -> dict[str, Any]:
+    """Fill the settings that are computed from others."""
+    if not config.get("SCALE_OUT_START_WAIT_TIMEOUT_S"):
+        config["SCALE_OUT_START_WAIT_TIMEOUT_S"] = config["OBSERVER_START_TIMEOUT_S"] + 120
+    if not config.get("SCALE_OUT_WATCH_TIMEOUT_S"):
+        config["SCALE_OUT_WATCH_TIMEOUT_S"] = coordinator_tail_budget(config) + 600
+    home = config.get("HOME") or ""
+    if home:
+        state = Path(home).resolve() / AGENT_STATE_DIRNAME
+        config.setdefault("STATE_DIR", str(state))
+        config.setdefault("DATABASE", str(state / "obscale.db"))
+        config.setdefault("QUEUE_DATABASE", str(state / "queue.db"))
+        config.setdefault("KEY_FILE", str(state / "agent_key.pem"))
+        config.setdefault("LOG_DIR", str(state / "log"))
+        config.setdefault("PID_FILE", str(state / "obscale.pid"))
+    return config
+
+
+def coordinator_tail_budget(config: Mapping[str, Any]) -> float:
+    """What the coordinator may spend after its stage 5: the target's watch must outlast it."""
+    return float(config["SCALE_OUT_SERVING_TIMEOUT_S"]) + 4 * float(config["OB_READ_TIMEOUT_S"])
+
+
+def check_budgets(config: Mapping[str, Any]) -> list[str]:
+    """Name every pair of settings where a waiting side's budget is shorter than what it waits for."""
+    problems = []
+    if config["SCALE_OUT_START_WAIT_TIMEOUT_S"] < config["OBSERVER_START_TIMEOUT_S"]:
+        problems.append("SCALE_OUT_START_WAIT_TIMEOUT_S must be at least OBSERVER_START_TIMEOUT_S")
+    if config["SCALE_OUT_WATCH_TIMEOUT_S"] < coordinator_tail_budget(config):
+        problems.append("SCALE_OUT_WATCH_TIMEOUT_S must be at least SCALE_OUT_SERVING_TIMEOUT_S"
+                        " plus the SQL read margins")
+    if config["SUBTASK_CEILING_S"] < config["SCALE_OUT_SERVING_TIMEOUT_S"]:
+        problems.append("SUBTASK_CEILING_S must be at least SCALE_OUT_SERVING_TIMEOUT_S")
+    return problems

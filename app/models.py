@@ -1,0 +1,55 @@
+"""peewee models of the agent's own state; the DAG engine's models live in app/dag/models.py."""
+from __future__ import annotations
+
+import time
+
+from peewee import BigIntegerField, CharField, FloatField, IntegerField, Model, TextField
+
+from app.db import database
+
+IDENTITY_SINGLE = "SINGLE"
+IDENTITY_SCALING_OUT = "SCALING OUT"
+IDENTITY_CLUSTER_AGENT = "CLUSTER AGENT"
+IDENTITY_UNIDENTIFIED = "UNIDENTIFIED"
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class AgentState(BaseModel):
+    """The single row describing this agent: identity, cluster membership and secrets at rest."""
+
+    id = IntegerField(primary_key=True)
+    identity = CharField(default=IDENTITY_SINGLE)
+    zone = CharField(default="")
+    cluster_name = CharField(default="")
+    cluster_id = BigIntegerField(default=0)
+    mysql_port = IntegerField(default=0)
+    rpc_port = IntegerField(default=0)
+    # Root@sys password encrypted with the agent's own key; NULL = none recorded.
+    root_password_enc = TextField(null=True)
+    # Agent password as a salted hash; NULL = none set.
+    agent_password_hash = TextField(null=True)
+    updated_at = FloatField(default=time.time)
+
+    @classmethod
+    def load(cls) -> "AgentState":
+        """Return the state row, creating the default SINGLE row on first use."""
+        state = cls.get_or_none(cls.id == 1)
+        if state is None:
+            cls.insert(id=1).on_conflict_ignore().execute()
+            state = cls.get(cls.id == 1)
+        return state
+
+
+class ReplayEntry(BaseModel):
+    """A verified header ciphertext fingerprint, remembered until its Ts expiry."""
+
+    fingerprint = CharField(primary_key=True, max_length=64)
+    expires_at = BigIntegerField(index=True)
+
+
+MODELS = [AgentState, ReplayEntry]

@@ -1,0 +1,34 @@
+"""Shared fixtures: a temp home, an app on a temp-file database, and a client."""
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from app.db import database
+from app.migrate import run_migrations
+from app.taskqueue import configure_queue
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A fresh observer home for one agent."""
+    path = tmp_path / "home"
+    (path / "bin").mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def app(home):
+    """An app on a temp-file database with the queue in immediate mode."""
+    application = create_app({"HOME": str(home), "TESTING": True})
+    configure_queue(None, immediate=True)
+    with database.connection_context():
+        run_migrations()
+    yield application
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
