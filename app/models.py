@@ -52,4 +52,33 @@ class ReplayEntry(BaseModel):
     expires_at = BigIntegerField(index=True)
 
 
-MODELS = [AgentState, ReplayEntry]
+class RegistryAgent(BaseModel):
+    """One agent of the cluster as this agent knows it (spec/scale-out.md §1.6)."""
+
+    ip = CharField()
+    port = IntegerField()
+    identity = CharField(default=IDENTITY_CLUSTER_AGENT)
+    zone = CharField(default="")
+    mysql_port = IntegerField(default=0)
+    rpc_port = IntegerField(default=0)
+    home_path = TextField(default="")
+    version = CharField(default="")
+    os = CharField(default="")
+    architecture = CharField(default="")
+    public_key = TextField(default="")
+    # The DAG that wrote the row (generic id); rollback deletes only rows it owns.
+    dag_id = CharField(default="")
+
+    class Meta:
+        table_name = "registry_agent"
+        indexes = ((("ip", "port"), True),)
+
+    def to_dict(self) -> dict:
+        """The wire form of a registry row."""
+        return {f: getattr(self, f) for f in REGISTRY_FIELDS}
+
+
+REGISTRY_FIELDS = ("ip", "port", "identity", "zone", "mysql_port", "rpc_port", "home_path",
+                   "version", "os", "architecture", "public_key", "dag_id")
+
+MODELS = [AgentState, ReplayEntry, RegistryAgent]

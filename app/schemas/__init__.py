@@ -48,9 +48,11 @@ def sub_errors_from(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     """Flatten marshmallow's nested messages into obshell's {tag, field, message} entries."""
     out: list[dict[str, str]] = []
     if isinstance(messages, dict):
+        # marshmallow reports a Dict entry as {entry: {"key": [...], "value": [...]}}.
+        dict_entry = bool(messages) and set(messages) <= {"key", "value"}
         for key, value in messages.items():
             path = f"{prefix}.{key}" if prefix else str(key)
-            if key == "_schema":
+            if key == "_schema" or (dict_entry and key == "value"):
                 path = prefix
             out.extend(sub_errors_from(value, path))
     elif isinstance(messages, list):

@@ -1,0 +1,1 @@
+"""Talking to OceanBase over the MySQL protocol: connections, statements, error mapping."""

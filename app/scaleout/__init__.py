@@ -1,0 +1,1 @@
+"""Scale-out: request rules, the coordinator and target DAG templates, prechecks, takeover."""
