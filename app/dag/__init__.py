@@ -1,0 +1,1 @@
+"""The durable DAG engine: templates, state machine, operators, recovery (no Flask)."""
