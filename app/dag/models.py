@@ -1,0 +1,146 @@
+"""peewee models of the DAG engine: DAG, node (stage), sub-task, sub-task log, maintenance lock."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from peewee import (AutoField, BooleanField, CharField, FloatField, ForeignKeyField,
+                    IntegerField, TextField)
+
+from app.models import BaseModel
+
+PENDING = "PENDING"
+READY = "READY"
+RUNNING = "RUNNING"
+FAILED = "FAILED"
+SUCCEED = "SUCCEED"
+
+RUN = "RUN"
+RETRY = "RETRY"
+ROLLBACK = "ROLLBACK"
+CANCEL = "CANCEL"
+PASS = "PASS"
+OPERATORS = (RETRY, ROLLBACK, CANCEL, PASS)
+
+MODE_EXECUTE = "execute"
+MODE_ROLLBACK = "rollback"
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for the context columns."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+class Dag(BaseModel):
+    """One DAG run. `params` is the creation input (fixed); `context` grows as stages write."""
+
+    id = AutoField()
+    name = CharField()
+    scope = CharField()
+    stage = IntegerField(default=1)
+    max_stage = IntegerField()
+    maintenance_type = IntegerField()
+    maintenance_key = CharField(default="")
+    state = CharField(index=True)
+    operator = CharField()
+    mode = CharField(default=MODE_EXECUTE)
+    cancel_requested = BooleanField(default=False)
+    propagate_pending = CharField(null=True)
+    params = TextField()
+    context = TextField()
+    lock_key = CharField(null=True)
+    start_time = FloatField(null=True)
+    end_time = FloatField(null=True)
+    created_at = FloatField(default=time.time)
+    updated_at = FloatField(default=time.time)
+
+    class Meta:
+        indexes = ((("scope", "maintenance_type"), False),)
+
+    @property
+    def finished(self) -> bool:
+        """SUCCEED or FAILED: nothing runs until an operator acts."""
+        return self.state in (SUCCEED, FAILED)
+
+    def context_dict(self) -> dict[str, Any]:
+        """The DAG context (params plus data written by stages)."""
+        return json.loads(self.context)
+
+    def params_dict(self) -> dict[str, Any]:
+        """The creation params, which fix the node list."""
+        return json.loads(self.params)
+
+
+class DagNode(BaseModel):
+    """One stage of a DAG; `seq` is its 1-based stage number."""
+
+    id = AutoField()
+    dag = ForeignKeyField(Dag, backref="nodes", index=False)
+    seq = IntegerField()
+    name = CharField()
+    state = CharField()
+    operator = CharField()
+    start_time = FloatField(null=True)
+    end_time = FloatField(null=True)
+
+    class Meta:
+        indexes = ((("dag", "seq"), True),)
+
+
+class SubTask(BaseModel):
+    """One task of a node, with its claim (lease), wait clock and private durable data."""
+
+    id = AutoField()
+    dag = ForeignKeyField(Dag, backref="sub_tasks", index=True)
+    node = ForeignKeyField(DagNode, backref="sub_tasks", index=False)
+    seq = IntegerField()
+    name = CharField()
+    state = CharField()
+    operator = CharField()
+    start_time = FloatField(null=True)
+    end_time = FloatField(null=True)
+    execute_times = IntegerField(default=0)
+    check_seq = IntegerField(default=0)
+    claim_owner = CharField(null=True)
+    claim_expires_at = FloatField(null=True)
+    ready_at = FloatField(null=True)
+    next_check_at = FloatField(null=True)
+    wait_started_at = FloatField(null=True)
+    prepare_pending = BooleanField(default=False)
+    log_state_key = TextField(null=True)
+    log_state_at = FloatField(null=True)
+    local_data = TextField(default="{}")
+    additional_data = TextField(null=True)
+    agent_ip = CharField(default="")
+    agent_port = IntegerField(default=0)
+    can_retry = BooleanField(default=True)
+    can_rollback = BooleanField(default=True)
+    can_cancel = BooleanField(default=True)
+    can_pass = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("node", "seq"), True),)
+
+
+class SubTaskLog(BaseModel):
+    """One task_logs line."""
+
+    id = AutoField()
+    sub_task = ForeignKeyField(SubTask, backref="logs", index=True)
+    execute_times = IntegerField()
+    log_content = TextField()
+    is_sync = BooleanField(default=True)
+    create_time = FloatField(default=time.time)
+    update_time = FloatField(default=time.time)
+
+
+class MaintenanceLock(BaseModel):
+    """The maintenance lock of one scope ("cluster" or "agent"); `dag_id` NULL = free."""
+
+    scope = CharField(primary_key=True)
+    dag_id = IntegerField(null=True)
+    acquired_at = FloatField(null=True)
+
+
+MODELS = [Dag, DagNode, SubTask, SubTaskLog, MaintenanceLock]
