@@ -1,0 +1,39 @@
+"""Agent-to-agent routes under /rpc/v1 (verified like every protected route)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+from app.errors import ok
+from app.schemas import bind
+from app.schemas.rpc import host_precheck_schema, registry_row_schema
+from app.schemas.scale_out import scale_out_rpc_schema
+from app.scaleout import membership, receive
+
+bp = Blueprint("rpc", __name__, url_prefix="/rpc/v1")
+
+
+@bp.post("/ob/scale_out")
+def scale_out():
+    """Coordinator -> target: create the 'Local scale out' DAG (idempotent by uuid)."""
+    body = bind(scale_out_rpc_schema)
+    return ok(receive.receive_scale_out(body, current_app.config))
+
+
+@bp.post("/ob/scale_out/precheck")
+def scale_out_precheck():
+    """Coordinator -> target: the host checks, changing nothing."""
+    body = bind(host_precheck_schema)
+    return ok({"checks": receive.host_precheck(body, current_app.config)})
+
+
+@bp.get("/agent/registry")
+def registry():
+    """This agent's copy of the cluster's agent registry."""
+    return ok({"contents": membership.registry_rows()})
+
+
+@bp.post("/agent/registry")
+def registry_push():
+    """A coordinator tells us about a new agent."""
+    membership.upsert_registry_row(bind(registry_row_schema))
+    return ok()

@@ -1,0 +1,142 @@
+"""Coordinator stages 1-5: integrate the config, create the target's DAG, follow it to 'started'."""
+from __future__ import annotations
+
+from app.agent import get_root_password
+from app.dag.template import TaskFailed
+from app.ob import sql
+from app.scaleout import peer
+from app.scaleout.rules import DIR_KEYS, check_ports, dirs_for
+from app.scaleout.steps import local_ob, node_at, peer_call, wait
+
+EXPECT_DEPLOY_NEXT_STAGE = 4
+EXPECT_START_NEXT_STAGE = 5
+EXPECT_ROLLBACK_NEXT_STAGE = 6
+
+
+def target_of(ctx) -> dict:
+    return ctx.params["agentInfo"]
+
+
+def target_name(ctx) -> str:
+    return f"target {peer.address(target_of(ctx))}"
+
+
+def integrate_config(ctx) -> None:
+    """Stage 1: cluster name/id from OB, ports with defaults, directories moved into dirs."""
+    params = ctx.params
+    with local_ob(ctx) as conn:
+        cluster = sql.parameter(conn, "cluster")
+        cluster_id = sql.parameter(conn, "cluster_id")
+    if not cluster or not cluster_id:
+        raise TaskFailed("cannot read 'cluster' and 'cluster_id' from V$OB_PARAMETERS")
+    config = dict(params["config"])
+    mysql_port, rpc_port = check_ports(config, int(target_of(ctx)["port"]))
+    config.update(zone=params["zone"], cluster=cluster, cluster_id=cluster_id,
+                  mysql_port=str(mysql_port), rpc_port=str(rpc_port))
+    dirs = dirs_for(config, config.pop("homePath"))
+    for key in DIR_KEYS:
+        config.pop(key, None)
+    ctx.update({"config": config, "dirs": dirs})
+    ctx.log(f"cluster {cluster} (id {cluster_id}); {target_name(ctx)} will serve "
+            f"mysql_port {mysql_port}, rpc_port {rpc_port}, data_dir {dirs['data_dir']}")
+
+
+def rpc_body(ctx) -> dict:
+    """The body of POST /rpc/v1/ob/scale_out (spec §3.8)."""
+    params, config = ctx.params, ctx.config
+    me = {"ip": config["IP"], "port": int(config["PORT"])}
+    root_pwd = peer.encrypt_for(target_of(ctx), config, get_root_password() or "")
+    return {
+        "agentInfo": me, "obConfigs": params["config"], "zone": params["zone"],
+        "targetVersion": "", "allAgents": [me], "dirs": params["dirs"],
+        "coordinateDagId": ctx.generic_id, "rootPwd": root_pwd, "uuid": params["uuid"],
+        "paramExpectDeployNextStage": EXPECT_DEPLOY_NEXT_STAGE,
+        "paramExpectStartNextStage": EXPECT_START_NEXT_STAGE,
+        "paramExpectRollbackNextStage": EXPECT_ROLLBACK_NEXT_STAGE,
+        "timeouts": {
+            "poll_interval_s": config["SCALE_OUT_POLL_INTERVAL_S"],
+            "deploy_s": config["SCALE_OUT_DEPLOY_TIMEOUT_S"],
+            "start_s": config["OBSERVER_START_TIMEOUT_S"],
+            "start_wait_s": config["SCALE_OUT_START_WAIT_TIMEOUT_S"],
+            "watch_s": config["SCALE_OUT_WATCH_TIMEOUT_S"],
+        },
+    }
+
+
+def create_local_dag(ctx) -> None:
+    """Stage 2: send the RPC (resends carry the same uuid, so T answers with the same DAG)."""
+    with peer_call(ctx, target_name(ctx)):
+        reply = peer.scale_out_rpc(target_of(ctx), ctx.config, ctx.params["targetAgentPassword"],
+                                   rpc_body(ctx))
+    join = {k: reply.get(k, "") for k in ("home_path", "version", "os", "architecture", "public_key")}
+    ctx.update({"coordinateDagId": str(reply["id"]),
+                "waitDeployRetryStage": int(reply.get("paramWaitDeployRetryStage", 2)),
+                "waitStartRetryStage": int(reply.get("paramWaitStartRetryStage", 4)),
+                "joinMasterInfo": join})
+    ctx.log(f"{target_name(ctx)} created DAG {reply['id']} '{reply.get('name', '')}'")
+
+
+def remote_dag(ctx) -> dict:
+    """T's local DAG with details."""
+    with peer_call(ctx, target_name(ctx)):
+        return peer.get_dag(target_of(ctx), ctx.config, ctx.params["coordinateDagId"],
+                            get_root_password() or "", ctx.params["targetAgentPassword"])
+
+
+def _remote_failure(ctx, dag: dict, idx: int | None = None) -> TaskFailed:
+    name, line = peer.last_log(dag, idx)
+    return TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} "
+                      f"failed at '{name}': {line or 'no log'}")
+
+
+def wait_node(ctx, idx: int) -> None:
+    """Succeed when T's node idx is SUCCEED; fail when it or T's DAG failed."""
+    dag = remote_dag(ctx)
+    node = node_at(dag, idx)
+    if node["state"] == "SUCCEED":
+        ctx.log(f"{target_name(ctx)}: '{node['name']}' succeeded")
+        return
+    if node["state"] == "FAILED" or dag.get("state") == "FAILED":
+        raise _remote_failure(ctx, dag, idx if node["state"] == "FAILED" else None)
+    wait(ctx, f"node:{idx}:{node['state']}",
+         f"waiting: {target_name(ctx)} '{node['name']}' is {node['state']}")
+
+
+def wait_ready(ctx) -> None:
+    """Stage 3: T's 'Be scaling agent' (node waitDeployRetryStage-2) succeeded."""
+    wait_node(ctx, int(ctx.params["waitDeployRetryStage"]) - 2)
+
+
+def _pass_gate_then_wait(ctx, gate_idx: int, work_idx: int) -> None:
+    dag = remote_dag(ctx)
+    gate = node_at(dag, gate_idx)
+    if gate["state"] == "FAILED" and dag.get("state") == "FAILED":
+        # A Go target fails its gate when we are behind; RETRY lets it pass now.
+        with peer_call(ctx, target_name(ctx)):
+            peer.post_operator(target_of(ctx), ctx.config, dag["id"], "RETRY",
+                               get_root_password() or "", ctx.params["targetAgentPassword"])
+        wait(ctx, f"gate:{gate_idx}:retry", f"waiting: sent RETRY to {target_name(ctx)} gate "
+             f"'{gate['name']}'")
+    if gate["state"] != "SUCCEED":
+        wait(ctx, f"gate:{gate_idx}:{gate['state']}",
+             f"waiting: {target_name(ctx)} gate '{gate['name']}' is {gate['state']}")
+    work = node_at(dag, work_idx)
+    if work["state"] == "FAILED":
+        name, line = peer.last_log(dag, work_idx)
+        raise TaskFailed(f"dag {dag['id']} {dag.get('name', '')} failed: [{name}] {line or 'no log'}")
+    if work["state"] != "SUCCEED":
+        wait(ctx, f"work:{work_idx}:{work['state']}",
+             f"waiting: {target_name(ctx)} '{work['name']}' is {work['state']}")
+    ctx.log(f"{target_name(ctx)}: '{work['name']}' succeeded")
+
+
+def wait_deploy(ctx) -> None:
+    """Stage 4: T's deploy gate passed and 'Create observer workdir' succeeded."""
+    stage = int(ctx.params["waitDeployRetryStage"])
+    _pass_gate_then_wait(ctx, stage - 1, stage)
+
+
+def wait_start(ctx) -> None:
+    """Stage 5: T's start gate passed and 'Start observer' succeeded."""
+    stage = int(ctx.params["waitStartRetryStage"])
+    _pass_gate_then_wait(ctx, stage - 1, stage)

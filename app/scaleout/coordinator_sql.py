@@ -1,0 +1,206 @@
+"""Coordinator stages 6-11: prechecks, ADD/START ZONE, ADD SERVER, registry, truthful readiness."""
+from __future__ import annotations
+
+import time
+
+from app.dag.template import TaskFailed
+from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
+from app.ob import sql
+from app.ob.errors import OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH, ObError, ObTransientError
+from app.scaleout import peer
+from app.scaleout.coordinator_remote import target_name, target_of
+from app.scaleout.steps import local_ob, peer_call, wait
+
+# Errors that may mean "already done": believed only after a fresh read shows the wanted state.
+ALREADY_DONE_CODES = (OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH)
+
+
+def _zone(ctx) -> str:
+    return ctx.params["zone"]
+
+
+def _ip_port(ctx) -> tuple[str, int]:
+    return target_of(ctx)["ip"], int(ctx.params["config"]["rpc_port"])
+
+
+def prev_check(ctx) -> None:
+    """Stage 6: the zone is as it was at creation and the server is still absent."""
+    ip, rpc_port = _ip_port(ctx)
+    with local_ob(ctx) as conn:
+        exists = sql.zone_count(conn, _zone(ctx)) > 0
+        row = sql.server_row(conn, ip, rpc_port)
+    if exists == bool(ctx.params["isNewZone"]):
+        raise TaskFailed(f"zone has been changed: zone {_zone(ctx)} "
+                         f"{'now exists' if exists else 'no longer exists'}")
+    if row is not None:
+        raise TaskFailed(f"Agent.AlreadyExists: server {ip}:{rpc_port} is already in zone {row.zone}")
+    ctx.log(f"zone {_zone(ctx)} {'exists' if exists else 'will be created'}; "
+            f"server {ip}:{rpc_port} is not in the cluster")
+
+
+def _act(ctx, conn, statement, verify) -> None:
+    """Run a statement; an 'already done' error counts only if a fresh read confirms it."""
+    try:
+        statement(conn)
+    except ObTransientError:
+        raise
+    except ObError as exc:
+        if exc.code in ALREADY_DONE_CODES and verify(conn):
+            ctx.log(f"OceanBase answered {exc.code}, and a fresh read shows it is done")
+            return
+        raise TaskFailed(f"MySQL error {exc}") from None
+
+
+def add_zone(ctx) -> None:
+    """Stage 7 (new zone): ADD ZONE unless the zone is there."""
+    zone = _zone(ctx)
+    with local_ob(ctx) as conn:
+        if sql.zone_status(conn, zone) is not None:
+            if ctx.params.get("addZoneAttempted"):
+                ctx.set("zoneCreatedByDag", True)
+            ctx.log(f"zone {zone} exists")
+            return
+        ctx.set("addZoneAttempted", True)
+        _act(ctx, conn, lambda c: sql.add_zone(c, zone), lambda c: sql.zone_status(c, zone) is not None)
+    ctx.set("zoneCreatedByDag", True)
+    ctx.log(f"ALTER SYSTEM ADD ZONE {zone}: done")
+
+
+def start_zone(ctx) -> None:
+    """Stage 8 (new zone): START ZONE unless it is ACTIVE."""
+    zone = _zone(ctx)
+    with local_ob(ctx) as conn:
+        status = sql.zone_status(conn, zone)
+        if status is None:
+            raise TaskFailed(f"Zone info '{zone}' not exist")
+        if status == "ACTIVE":
+            ctx.log(f"zone {zone} is ACTIVE")
+            return
+        _act(ctx, conn, lambda c: sql.start_zone(c, zone),
+             lambda c: sql.zone_status(c, zone) == "ACTIVE")
+    ctx.log(f"ALTER SYSTEM START ZONE {zone}: done")
+
+
+def add_server(ctx) -> None:
+    """Stage 7/9: ADD SERVER at most once; a lost answer is recognised by the next read."""
+    ip, rpc_port = _ip_port(ctx)
+    zone = _zone(ctx)
+    with local_ob(ctx) as conn:
+        row = sql.server_row(conn, ip, rpc_port)
+        if row is not None:
+            if row.zone != zone:
+                raise TaskFailed(f"server {ip}:{rpc_port} is in zone {row.zone}, not {zone}")
+            if ctx.params.get("addServerAttempted"):
+                ctx.set("addServerSucceed", True)
+            ctx.log(f"server {ip}:{rpc_port} is in zone {zone}")
+            return
+        ctx.set("addServerAttempted", True)
+        _act(ctx, conn, lambda c: sql.add_server(c, ip, rpc_port, zone),
+             lambda c: getattr(sql.server_row(c, ip, rpc_port), "zone", None) == zone)
+    ctx.set("addServerSucceed", True)
+    ctx.log(f"ALTER SYSTEM ADD SERVER '{sql.server_address(ip, rpc_port)}' ZONE '{zone}': done")
+
+
+def intended_registry_row(ctx) -> dict:
+    params = ctx.params
+    join = params.get("joinMasterInfo") or {}
+    return {"ip": target_of(ctx)["ip"], "port": int(target_of(ctx)["port"]),
+            "identity": IDENTITY_CLUSTER_AGENT, "zone": _zone(ctx),
+            "mysql_port": int(params["config"]["mysql_port"]),
+            "rpc_port": int(params["config"]["rpc_port"]),
+            "home_path": join.get("home_path") or params["dirs"]["homePath"],
+            "version": join.get("version", ""), "os": join.get("os", ""),
+            "architecture": join.get("architecture", ""), "public_key": join.get("public_key", ""),
+            "dag_id": ctx.generic_id}
+
+
+def add_agent(ctx) -> None:
+    """Stage 8/10: upsert the target's registry row."""
+    row = intended_registry_row(ctx)
+    RegistryAgent.insert(**row).on_conflict(
+        conflict_target=[RegistryAgent.ip, RegistryAgent.port],
+        update={getattr(RegistryAgent, k): v for k, v in row.items()}).execute()
+    ctx.log(f"registry: {row['ip']}:{row['port']} is a CLUSTER AGENT in zone {row['zone']}")
+
+
+def rollback_add_agent(ctx) -> None:
+    ip, port = target_of(ctx)["ip"], int(target_of(ctx)["port"])
+    deleted = RegistryAgent.delete().where(
+        (RegistryAgent.ip == ip) & (RegistryAgent.port == port)
+        & (RegistryAgent.dag_id == ctx.generic_id)).execute()
+    ctx.log(f"registry: removed {deleted} row(s) for {ip}:{port}")
+
+
+def check_finished(ctx) -> None:
+    """Last stage: the server truly serves and the target reports CLUSTER AGENT."""
+    ip, rpc_port = _ip_port(ctx)
+    with local_ob(ctx) as conn:
+        row = sql.server_row(conn, ip, rpc_port)
+    if row is None or row.status == "DELETING":
+        raise TaskFailed(f"server {ip}:{rpc_port} is {'missing' if row is None else 'DELETING'} "
+                         "in DBA_OB_SERVERS")
+    if not row.serving:
+        wait(ctx, f"serve:{_why_not_serving(row)}",
+             f"waiting: {_why_not_serving(row)} for {int(ctx.waited_s())} s")
+    with peer_call(ctx, target_name(ctx)):
+        identity = peer.info(target_of(ctx), ctx.config).get("identity")
+    if identity != IDENTITY_CLUSTER_AGENT:
+        wait(ctx, f"identity:{identity}", f"waiting: target identity is {identity}")
+    ctx.log(f"server {ip}:{rpc_port} serves (START_SERVICE_TIME {row.start_service_time}) "
+            f"and {target_name(ctx)} is CLUSTER AGENT")
+
+
+def _why_not_serving(row) -> str:
+    if row.status != "ACTIVE":
+        return f"STATUS is {row.status}"
+    if row.stop_time is not None:
+        return "STOP_TIME is set"
+    return "START_SERVICE_TIME is NULL"
+
+
+def rollback_add_server(ctx) -> None:
+    """Undo ADD SERVER only if this DAG added it; wait until the row is gone."""
+    if not ctx.params.get("addServerSucceed") and not ctx.params.get("addServerAttempted"):
+        ctx.log("nothing to undo: this DAG did not add the server")
+        return
+    ip, rpc_port = _ip_port(ctx)
+    zone = _zone(ctx)
+    with local_ob(ctx) as conn:
+        row = sql.server_row(conn, ip, rpc_port)
+        if row is None:
+            ctx.log(f"server {ip}:{rpc_port} is gone")
+            ctx.set("addServerSucceed", False)
+            return
+        if row.zone != zone:
+            raise TaskFailed(f"server {ip}:{rpc_port} is in zone {row.zone}; not deleting it")
+        if row.status != "DELETING":
+            _act(ctx, conn, lambda c: sql.delete_server(c, ip, rpc_port, zone), lambda c: True)
+            ctx.log(f"ALTER SYSTEM DELETE SERVER '{sql.server_address(ip, rpc_port)}' ZONE '{zone}'")
+    wait(ctx, "delete-server", f"waiting: server {ip}:{rpc_port} is still DELETING", delay=0.5)
+
+
+def rollback_start_zone(ctx) -> None:
+    """STOP ZONE only for a zone this DAG created and only when it is ACTIVE."""
+    zone = _zone(ctx)
+    if not ctx.params.get("zoneCreatedByDag"):
+        ctx.log(f"nothing to undo: zone {zone} was not created by this DAG")
+        return
+    with local_ob(ctx) as conn:
+        if sql.zone_status(conn, zone) == "ACTIVE":
+            _act(ctx, conn, lambda c: sql.stop_zone(c, zone), lambda c: sql.zone_status(c, zone) != "ACTIVE")
+            ctx.log(f"ALTER SYSTEM STOP ZONE {zone}: done")
+            return
+    ctx.log(f"zone {zone} is not ACTIVE")
+
+
+def rollback_add_zone(ctx) -> None:
+    """DELETE ZONE only for a zone this DAG created and only when it exists."""
+    zone = _zone(ctx)
+    if not ctx.params.get("zoneCreatedByDag"):
+        ctx.log(f"nothing to undo: zone {zone} was not created by this DAG")
+        return
+    with local_ob(ctx) as conn:
+        if sql.zone_status(conn, zone) is not None:
+            _act(ctx, conn, lambda c: sql.delete_zone(c, zone), lambda c: sql.zone_status(c, zone) is None)
+            ctx.log(f"ALTER SYSTEM DELETE ZONE {zone}: done")
+    ctx.update({"zoneCreatedByDag": False, "addZoneAttempted": False})

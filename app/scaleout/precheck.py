@@ -1,0 +1,79 @@
+"""POST /api/v1/ob/scale_out/precheck: every check as an entry; nothing is created or locked."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from app import agent
+from app.errors import ApiError
+from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE
+from app.scaleout import peer, prechecks, rules
+from app.scaleout.service import (ScaleOutRequest, check_versions, cluster_probe, existing_dag_for,
+                                  my_address, request_fingerprint, require_identity, target_info)
+from app.scaleout.templates import CLUSTER_SCALE_OUT
+from app.dag import engine
+
+result = prechecks.result
+
+
+def _entry(name: str, fn) -> tuple[dict[str, str], Any]:
+    """Run one API-side check; an ApiError becomes a fail entry naming its errCode."""
+    try:
+        value = fn()
+    except ApiError as exc:
+        return result(name, prechecks.FAIL, f"{exc.err_code}: {exc.message}", "check passes"), None
+    return result(name, prechecks.PASS, "ok", "check passes"), value
+
+
+def _lock_entry() -> dict[str, str]:
+    holder = engine.find_lock_holder("cluster")
+    if holder is None:
+        return result("cluster_lock", prechecks.PASS, "free", "no maintenance DAG")
+    return result("cluster_lock", prechecks.WARN, f"held by DAG {engine.generic_id_of(holder)} "
+                  f"'{holder.name}' ({holder.state})", "no maintenance DAG",
+                  "wait for it to finish, or retry/roll it back")
+
+
+def _host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any]) -> list[dict]:
+    mysql_port, rpc_port = rules.check_ports(configs, req.port)
+    body = {"agentInfo": {"ip": config["IP"], "port": int(config["PORT"])},
+            "obConfigs": {**configs, "mysql_port": str(mysql_port), "rpc_port": str(rpc_port)},
+            "dirs": rules.dirs_for(configs, configs["homePath"])}
+    try:
+        reply = peer.call(req.agent, config, "POST", "/rpc/v1/ob/scale_out/precheck",
+                          req.target_agent_password, body=body)
+        return list(reply["checks"])
+    except peer.PeerError as exc:
+        if exc.status in (404, 405):
+            return [result("target_host", prechecks.WARN, "target cannot run prechecks",
+                           "obscale target", "run the host checks by hand")]
+        return [result("target_host", prechecks.FAIL, f"{exc.err_code}: {exc.message}",
+                       "target answers", "check the target agent password")]
+    except peer.PeerUnavailable as exc:
+        return [result("target_host", prechecks.FAIL, f"unreachable: {exc}", "target answers")]
+
+
+def precheck(req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Checks 1 and 8 answer 400 (bad body); everything else is reported as an entry."""
+    checks = []
+    entry, _ = _entry("coordinator_identity", lambda: require_identity(
+        my_address(config), agent.get_identity().identity, IDENTITY_CLUSTER_AGENT))
+    checks.append(entry)
+    entry, info = _entry("target_reachable", lambda: target_info(req, config))
+    checks.append(entry)
+    if info is not None:
+        checks.append(_entry("target_identity", lambda: require_identity(
+            req.address, str(info.get("identity")), IDENTITY_SINGLE))[0])
+        checks.append(_entry("versions", lambda: check_versions(req, info, config))[0])
+        configs = rules.normalise_configs(req.configs, req.zone, req.port, str(info.get("homePath") or ""))
+        entry, is_new = _entry("server_absent", lambda: cluster_probe(req, configs, config))
+        checks.append(entry)
+        if is_new is not None:
+            checks.append(result("zone", prechecks.PASS, "will create zone" if is_new else "exists",
+                                 "zone usable"))
+        checks += _host_checks(req, configs, config)
+    same = existing_dag_for(request_fingerprint(req))
+    lock = _lock_entry()
+    if same is not None and same.name == CLUSTER_SCALE_OUT:
+        lock["observed"] += " (this same request)"
+    checks.append(lock)
+    return {"passed": not prechecks.failed(checks), "checks": checks}

@@ -1,0 +1,81 @@
+"""Target stage 'Start observer': launch once, then the health check (spec/scale-out.md §4.5-4.6)."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from app import observer
+from app.dag.template import TaskFailed
+from app.scaleout.steps import wait
+from app.scaleout.target import observer_log_tail
+
+
+def _budget_note(ctx) -> str:
+    return f"{int(ctx.waited_s())} s"
+
+
+def start_observer(ctx) -> None:
+    """Launch the observer unless one from this home is alive, then check it until healthy."""
+    home, ip = ctx.config["HOME"], ctx.config["IP"]
+    params = ctx.params
+    pid = observer.live_observer_pid(home)
+    if pid is None:
+        launched = ctx.local.get("launched_pid")
+        if launched:
+            tail = observer_log_tail(home)
+            raise TaskFailed(f"observer process {launched} exited during start"
+                             + (f"; observer.log: {tail}" if tail else ""))
+        pid = _launch(ctx, home, ip, params)
+    _health_check(ctx, home, ip, pid, int(params["obConfigs"]["mysql_port"]))
+
+
+def _launch(ctx, home: str, ip: str, params: dict) -> int:
+    argv = observer.build_command(home, ip, params["obConfigs"], params["dirs"])
+    ctx.log("starting: " + " ".join(argv))
+    try:
+        code, output = observer.launch(home, argv, timeout_s=float(ctx.config["OBSERVER_STOP_TIMEOUT_S"]))
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TaskFailed(f"cannot run {argv[0]}: {type(exc).__name__}: {exc}") from None
+    ctx.log(f"observer launcher exited with code {code}" + (f": {output}" if output else ""))
+    if code != 0:
+        raise TaskFailed(f"observer failed to start (exit code {code})" + (f": {output}" if output else ""))
+    pid = observer.read_pid(home)
+    if pid is None:
+        raise TaskFailed(f"observer started but wrote no pid to {observer.pid_file(home)}")
+    ctx.set_local("launched_pid", pid)
+    return pid
+
+
+def _health_check(ctx, home: str, ip: str, pid: int, mysql_port: int) -> None:
+    if not observer.pid_alive(pid):
+        tail = observer_log_tail(home)
+        raise TaskFailed(f"observer process {pid} is gone" + (f"; observer.log: {tail}" if tail else ""))
+    data_dir = Path(ctx.params["dirs"]["data_dir"])
+    if not (data_dir / "sstable" / "block_file").exists():
+        wait(ctx, "health:block_file", f"waiting: {data_dir}/sstable/block_file does not exist "
+             f"yet ({_budget_note(ctx)})")
+    if not observer.serves_mysql(ip, mysql_port, float(ctx.config["OB_CONNECT_TIMEOUT_S"])):
+        wait(ctx, "health:mysql", f"waiting: observer pid {pid} does not answer MySQL on "
+             f"{ip}:{mysql_port} ({_budget_note(ctx)})")
+    ctx.log(f"observer pid {pid} is alive and serves MySQL on {ip}:{mysql_port}")
+
+
+def prepare_retry(ctx) -> None:
+    """Before a RETRY: stop an observer of ours that is alive but failed its health check."""
+    pid = observer.live_observer_pid(ctx.config["HOME"])
+    if pid is not None:
+        observer.stop(pid, float(ctx.config["OBSERVER_STOP_TIMEOUT_S"]))
+        ctx.log(f"stopped observer pid {pid} before retrying")
+    ctx.set_local("launched_pid", None)
+
+
+def stop_observer(ctx) -> None:
+    """Rollback: stop the observer started from this home (SIGTERM, then SIGKILL)."""
+    home = ctx.config["HOME"]
+    pid = observer.live_observer_pid(home)
+    if pid is None:
+        ctx.log("no observer from this home is running")
+        return
+    if not observer.stop(pid, float(ctx.config["OBSERVER_STOP_TIMEOUT_S"])):
+        raise TaskFailed(f"observer pid {pid} is still alive after SIGKILL")
+    ctx.log(f"stopped observer pid {pid}")

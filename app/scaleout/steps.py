@@ -1,0 +1,56 @@
+"""Small helpers shared by the stages of both scale-out DAGs."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator, Mapping
+
+from app.agent import get_root_password
+from app.dag.template import TaskFailed, Wait
+from app.models import AgentState
+from app.ob.connection import session
+from app.ob.errors import ObAuthError, ObError, ObTransientError
+from app.scaleout import peer
+
+
+def wait(ctx, key: str, message: str, delay: float | None = None):
+    """Log the waiting reason when it changes (or every 30 s), then reschedule the check."""
+    ctx.log_change(key, message)
+    raise Wait(message, delay=delay)
+
+
+@contextlib.contextmanager
+def local_ob(ctx) -> Iterator[Any]:
+    """A root@sys session on this agent's observer; transient trouble reschedules the stage."""
+    state = AgentState.load()
+    port = state.mysql_port or int(ctx.config["OB_MYSQL_PORT"])
+    try:
+        with session(ctx.config["IP"], port, get_root_password() or "", ctx.config) as conn:
+            yield conn
+    except ObTransientError as exc:
+        wait(ctx, f"ob-transient:{exc.code}", f"waiting: OceanBase at {ctx.config['IP']}:{port} "
+             f"unreachable ({exc})")
+    except ObAuthError:
+        raise TaskFailed("OceanBase refused the stored root@sys password (1045)") from None
+    except ObError as exc:
+        raise TaskFailed(f"MySQL error {exc}") from None
+
+
+@contextlib.contextmanager
+def peer_call(ctx, who: str) -> Iterator[None]:
+    """Transport failures to the peer reschedule; error answers fail the stage."""
+    try:
+        yield
+    except peer.PeerUnavailable as exc:
+        wait(ctx, f"peer-down:{who}", f"waiting: {who} unreachable ({exc})")
+    except peer.PeerError as exc:
+        if exc.status == 401 and exc.err_code.endswith("WithAgentPassword"):
+            wait(ctx, f"peer-auth:{who}", f"waiting: {who} does not accept the root password yet")
+        raise TaskFailed(f"{who} answered {exc.status} {exc.err_code}: {exc.message}") from None
+
+
+def node_at(dag: Mapping[str, Any], idx: int) -> Mapping[str, Any]:
+    """Node idx (0-based) of a peer DAG with details; a malformed DAG fails the stage."""
+    nodes = dag.get("nodes") or []
+    if idx < 0 or idx >= len(nodes):
+        raise TaskFailed(f"peer DAG {dag.get('id')} has no node {idx} ({len(nodes)} nodes)")
+    return nodes[idx]

@@ -1,0 +1,193 @@
+"""Target stages of 'Local scale out' (spec/scale-out.md §4.2)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app import agent
+from app.dag.template import TaskFailed
+from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SINGLE, AgentState, RegistryAgent
+from app.ob.connection import session
+from app.ob.errors import ObAuthError, ObError, ObTransientError
+from app.scaleout import membership, peer, prechecks
+from app.scaleout.steps import peer_call, wait
+
+COORDINATOR = "coordinator"
+
+
+def coordinator(ctx) -> dict:
+    return ctx.params["agentInfo"]
+
+
+def coordinator_dag(ctx) -> dict:
+    """C's cluster DAG with details, read with the root password C sent us."""
+    who = f"{COORDINATOR} {peer.address(coordinator(ctx))}"
+    with peer_call(ctx, who):
+        return peer.get_dag(coordinator(ctx), ctx.config, ctx.params["coordinateDagId"],
+                            agent.get_root_password() or "")
+
+
+def _fail_if_coordinator_gave_up(dag: dict) -> None:
+    if dag.get("state") == "FAILED" or dag.get("operator") == "ROLLBACK":
+        raise TaskFailed(f"Task.DagFailed: coordinator DAG {dag.get('id')} is "
+                         f"{dag.get('state')}/{dag.get('operator')} at stage {dag.get('stage')}")
+
+
+def my_address(ctx) -> str:
+    return f"{ctx.config['IP']}:{ctx.config['PORT']}"
+
+
+def be_scaling_agent(ctx) -> None:
+    """Stage 1: host prechecks, then identity SCALING OUT and our own registry row."""
+    params = ctx.params
+    ctx.set_data("scaleOutUUID", params["uuid"])
+    checks = prechecks.run_host_checks(
+        ctx.config["IP"], ctx.config["HOME"], params["obConfigs"], params["dirs"],
+        peer_time=lambda: peer.server_time(coordinator(ctx), ctx.config))
+    ctx.set_data("precheck", checks)
+    for check in checks:
+        if check["status"] != prechecks.PASS:
+            ctx.log(f"precheck {check['name']}: {check['status']}: {check['observed']}")
+    failures = prechecks.failed(checks)
+    if failures:
+        raise TaskFailed("precheck failed: " + "; ".join(
+            f"{c['name']}: {c['observed']} ({c['hint']})" for c in failures))
+    identity = AgentState.load().identity
+    if identity != IDENTITY_SINGLE and not (identity == IDENTITY_SCALING_OUT
+                                            and ctx.local.get("became_scaling_out")):
+        raise TaskFailed(f"Agent.Identify.NotSupportOperation: identity is {identity}, not SINGLE")
+    ctx.set_local("became_scaling_out", True)
+    membership.become_scaling_out(params["zone"], own_registry_row(ctx, IDENTITY_SCALING_OUT))
+    ctx.log(f"{my_address(ctx)} is SCALING OUT into zone {params['zone']}")
+
+
+def own_registry_row(ctx, identity: str) -> dict:
+    params = ctx.params
+    return {"ip": ctx.config["IP"], "port": int(ctx.config["PORT"]), "identity": identity,
+            "zone": params["zone"], "mysql_port": int(params["obConfigs"]["mysql_port"]),
+            "rpc_port": int(params["obConfigs"]["rpc_port"]), "home_path": ctx.config["HOME"],
+            "version": ctx.config["AGENT_VERSION"], "dag_id": ctx.generic_id,
+            **membership.host_facts()}
+
+
+def rollback_be_scaling_agent(ctx) -> None:
+    """Back to SINGLE: registry emptied, zone cleared, root password forgotten."""
+    membership.back_to_single()
+    ctx.set_local("became_scaling_out", False)
+    ctx.log(f"{my_address(ctx)} is SINGLE again; registry, zone and root password cleared")
+
+
+def _gate(ctx, expected_key: str) -> None:
+    dag = coordinator_dag(ctx)
+    expected = int(ctx.params[expected_key])
+    _fail_if_coordinator_gave_up(dag)
+    if int(dag.get("stage", 0)) < expected:
+        wait(ctx, f"gate:{dag.get('stage')}",
+             f"waiting: coordinator DAG {dag.get('id')} at stage {dag.get('stage')}, "
+             f"need {expected}")
+    ctx.set_data("main_dag_id", ctx.params["coordinateDagId"])
+    ctx.log(f"coordinator DAG reached stage {dag.get('stage')}")
+
+
+def deploy_gate(ctx) -> None:
+    """Stage 2: wait until the coordinator is ready for the deployment."""
+    _gate(ctx, "paramExpectDeployNextStage")
+
+
+def start_gate(ctx) -> None:
+    """Stage 4: wait until the coordinator is ready for the observer start."""
+    _gate(ctx, "paramExpectStartNextStage")
+
+
+def watch_cluster_dag(ctx) -> None:
+    """Stage 6: follow C's DAG until it reaches its last stage."""
+    dag = coordinator_dag(ctx)
+    _fail_if_coordinator_gave_up(dag)
+    if int(dag["stage"]) < int(dag["max_stage"]) and dag.get("state") != "SUCCEED":
+        wait(ctx, f"watch:{dag['stage']}", f"waiting: coordinator DAG {dag['id']} at stage "
+             f"{dag['stage']} of {dag['max_stage']}")
+    ctx.log(f"coordinator DAG {dag['id']} reached its last stage")
+
+
+def rolled_back_past(dag: dict, idx: int) -> bool:
+    """True once C's rollback has undone node idx (or never had to)."""
+    if dag.get("operator") == "ROLLBACK" and dag.get("state") == "SUCCEED":
+        return True
+    nodes = dag.get("nodes") or []
+    if idx >= len(nodes):
+        return True
+    node = nodes[idx]
+    if node.get("operator") == "ROLLBACK":
+        return node.get("state") == "SUCCEED"
+    return node.get("state") == "PENDING"
+
+
+def rollback_watch(ctx) -> None:
+    """Hold the observer stop until C has undone ADD SERVER and ADD/START ZONE."""
+    dag = coordinator_dag(ctx)
+    if dag.get("operator") != "ROLLBACK":
+        if dag.get("state") == "FAILED":
+            with peer_call(ctx, COORDINATOR):
+                peer.post_operator(coordinator(ctx), ctx.config, dag["id"], "ROLLBACK",
+                                   agent.get_root_password() or "")
+        wait(ctx, "rb:propagate", f"waiting: coordinator DAG {dag['id']} is "
+             f"{dag['state']}/{dag['operator']}, not rolling back yet")
+    idx = int(ctx.params["paramExpectRollbackNextStage"]) - 1
+    if not rolled_back_past(dag, idx):
+        wait(ctx, f"rb:{dag.get('stage')}", f"waiting: coordinator rollback has not yet undone "
+             f"the cluster changes (DAG {dag['id']} {dag['state']}/{dag['operator']})")
+    ctx.log("coordinator has undone its cluster changes")
+
+
+def sync_from_observer(ctx) -> None:
+    """Stage 7: log in to our observer, pull the registry, become CLUSTER AGENT, wait for C."""
+    params = ctx.params
+    config = params["obConfigs"]
+    try:
+        with session(ctx.config["IP"], int(config["mysql_port"]), agent.get_root_password() or "",
+                     ctx.config):
+            pass
+    except ObTransientError as exc:
+        wait(ctx, "sync:login", f"waiting: local observer not answering ({exc})")
+    except ObAuthError:
+        wait(ctx, "sync:auth", "waiting: local observer does not accept the cluster root password yet")
+    except ObError as exc:
+        raise TaskFailed(f"MySQL error {exc}") from None
+    if AgentState.load().identity != IDENTITY_CLUSTER_AGENT:
+        _join_cluster(ctx, config)
+    dag = coordinator_dag(ctx)
+    if dag.get("operator") == "ROLLBACK":
+        raise TaskFailed(f"Task.DagFailed: coordinator DAG {dag['id']} is rolling back")
+    if dag.get("state") != "SUCCEED":
+        wait(ctx, f"sync:{dag['state']}:{dag['stage']}",
+             f"waiting: coordinator DAG {dag['state']} at stage {dag['stage']}")
+    ctx.log(f"coordinator DAG {dag['id']} SUCCEED")
+
+
+def _join_cluster(ctx, config: dict) -> None:
+    who = f"{COORDINATOR} {peer.address(coordinator(ctx))}"
+    with peer_call(ctx, who):
+        rows = peer.call(coordinator(ctx), ctx.config, "GET", "/rpc/v1/agent/registry",
+                         agent.get_root_password() or "")["contents"]
+    me = next((r for r in rows if r["ip"] == ctx.config["IP"]
+               and int(r["port"]) == int(ctx.config["PORT"])), None)
+    if me is None:
+        wait(ctx, "sync:registry", f"waiting: the coordinator's registry has no row for {my_address(ctx)}")
+    membership.join_cluster(me["identity"], zone=ctx.params["zone"], cluster_name=config["cluster"],
+                       cluster_id=int(config["cluster_id"]), mysql_port=int(config["mysql_port"]),
+                       rpc_port=int(config["rpc_port"]), registry=rows)
+    ctx.log(f"pulled {len(rows)} registry row(s) from {who}; identity is now {me['identity']}")
+
+
+def rollback_sync(ctx) -> None:
+    """Identity back to SCALING OUT; registry reduced to our own row."""
+    membership.become_scaling_out(ctx.params["zone"], own_registry_row(ctx, IDENTITY_SCALING_OUT))
+    ctx.log(f"{my_address(ctx)} is SCALING OUT again; registry reduced to its own row")
+
+
+def observer_log_tail(home: str) -> str:
+    """The last line of <home>/log/observer.log, for failure messages."""
+    try:
+        lines = (Path(home) / "log" / "observer.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
