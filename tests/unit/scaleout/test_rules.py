@@ -1,0 +1,126 @@
+"""Request rules of spec/scale-out.md §2 (checks 1 and 8), one error per rule."""
+import pytest
+
+from app.errors import ApiError
+from app.scaleout import rules
+
+HOME = "/home/admin/oceanbase"
+
+
+def _normalise(configs, zone="zone2", agent_port=2886):
+    return rules.normalise_configs(configs, zone, agent_port, HOME)
+
+
+@pytest.mark.parametrize("ip", ["10.0.0.4", "127.0.0.2", "::1", "fe80::1", "2001:db8::7"])
+def test_ip_literals_are_accepted(ip):
+    assert rules.check_ip(ip) == ip
+
+
+@pytest.mark.parametrize("ip", ["host.example", "10.0.0", "[::1]", "fe80::1%eth0", "", "1.2.3.4 "])
+def test_non_literals_are_invalid_ip(ip):
+    with pytest.raises(ApiError) as err:
+        rules.check_ip(ip)
+    assert err.value.err_code == "Common.InvalidIp"
+    assert err.value.status == 400
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536])
+def test_agent_port_range(port):
+    with pytest.raises(ApiError) as err:
+        rules.check_agent_port(port)
+    assert err.value.err_code == "Common.InvalidPort"
+
+
+def test_legacy_keys_map_and_equal_values_merge():
+    out = _normalise({"rpcPort": "2882", "mysqlPort": "2881", "mysql_port": "2881"})
+    assert out["rpc_port"] == "2882" and out["mysql_port"] == "2881"
+    assert "rpcPort" not in out and "mysqlPort" not in out
+    assert out["homePath"] == HOME
+
+
+def test_conflicting_legacy_keys_are_illegal():
+    with pytest.raises(ApiError) as err:
+        _normalise({"rpcPort": "2882", "rpc_port": "2883"})
+    assert err.value.err_code == "Common.IllegalArgument"
+    assert err.value.message == ("The input parameter 'observerConfig' is illegal: You cannot set "
+                                 "both rpc_port and rpcPort, use rpc_port instead.")
+
+
+def test_home_path_is_overwritten():
+    assert _normalise({"homePath": "/elsewhere"})["homePath"] == HOME
+
+
+@pytest.mark.parametrize("zone", ["zone 2", "2zone", "z'; DROP", "", "z" * 129, "zöne"])
+def test_bad_zone_names(zone):
+    with pytest.raises(ApiError) as err:
+        _normalise({}, zone=zone)
+    assert err.value.err_code == "Common.IllegalArgument"
+
+
+@pytest.mark.parametrize("configs,fragment", [
+    ({"Memory_limit": "8G"}, "config key 'Memory_limit'"),
+    ({"a-b": "1"}, "config key 'a-b'"),
+    ({"memory_limit": "8G,rs_list=x"}, "must not contain"),
+    ({"x": "it's"}, "must not contain"),
+    ({"x": 'a"b'}, "must not contain"),
+    ({"x": "a\nb"}, "must not contain"),
+    ({"zone": "z"}, "'zone' is set by the agent"),
+    ({"cluster_id": "1"}, "'cluster_id' is set by the agent"),
+    ({"rootservice_list": "x"}, "'rootservice_list' is set by the agent"),
+    ({"memory_limit": "lots"}, "memory_limit 'lots' is not a capacity"),
+    ({"datafile_size": "8X"}, "datafile_size '8X'"),
+    ({"data_dir": "relative/path"}, "data_dir 'relative/path' must be an absolute"),
+    ({"clog_dir": "/data/../etc"}, "clog_dir '/data/../etc'"),
+    ({"mysql_port": "2882", "rpc_port": "2882"}, "both 2882"),
+    ({"mysql_port": "2886"}, "port 2886 is the agent port"),
+])
+def test_illegal_configs(configs, fragment):
+    with pytest.raises(ApiError) as err:
+        _normalise(configs)
+    assert err.value.err_code == "Common.IllegalArgument"
+    assert fragment in err.value.message
+
+
+@pytest.mark.parametrize("value", ["1024", "65536", "0", "abc", "28 81", "-1"])
+def test_port_values_outside_range(value):
+    with pytest.raises(ApiError) as err:
+        _normalise({"rpc_port": value})
+    assert err.value.err_code == "Common.InvalidPort"
+    assert err.value.message == f"The port '{value}' is invalid, must be in [1025, 65535]"
+
+
+@pytest.mark.parametrize("value", ["8G", "512M", "8gb", "100%", "1024", "2T"])
+def test_capacities_accepted(value):
+    assert _normalise({"memory_limit": value})["memory_limit"] == value
+
+
+def test_fingerprint_ignores_key_order_and_changes_with_content():
+    a = rules.fingerprint("1.1.1.1", 2886, "z", {"a": "1", "b": "2"})
+    b = rules.fingerprint("1.1.1.1", 2886, "z", {"b": "2", "a": "1"})
+    c = rules.fingerprint("1.1.1.1", 2886, "z", {"a": "1", "b": "3"})
+    assert a == b != c
+
+
+@pytest.mark.parametrize("mine,theirs,same", [
+    ("4.2.1.2-100", "4.2.1.2-100", True),
+    ("4.2.1.2-100", "4.2.1.2-101", False),
+    ("4.2.1.2-100", "4.2.1.2", True),
+    ("4.2.1.2", "4.2.1.3", False),
+    ("", "4.2.1.2", False),
+])
+def test_ob_version_comparison(mine, theirs, same):
+    assert rules.same_ob_version(mine, theirs) is same
+
+
+def test_dirs_defaults_and_custom():
+    assert rules.dirs_for({}, HOME) == {
+        "homePath": HOME, "data_dir": f"{HOME}/store", "redo_dir": f"{HOME}/store",
+        "clog_dir": f"{HOME}/store/clog", "slog_dir": f"{HOME}/store/slog"}
+    custom = rules.dirs_for({"data_dir": "/data/ob", "redo_dir": "/redo"}, HOME)
+    assert custom["clog_dir"] == "/redo/clog" and custom["slog_dir"] == "/data/ob/slog"
+
+
+@pytest.mark.parametrize("text,size", [("8G", 8 << 30), ("512M", 512 << 20), ("1kb", 1024),
+                                       ("100%", None), ("42", 42)])
+def test_parse_capacity(text, size):
+    assert rules.parse_capacity(text) == size
