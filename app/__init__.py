@@ -9,6 +9,7 @@ from flask import Flask
 from app.config import load_config
 from app.db import database, init_db
 from app.errors import begin_request, register_error_handlers
+from app.security.middleware import install as install_verification
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.before_request(begin_request)
     app.before_request(_open_db)
+    install_verification(app)  # verification + body decryption, after the two hooks above
     app.teardown_request(_close_db)
     register_error_handlers(app)
     _register_blueprints(app)

@@ -43,6 +43,13 @@ DEFAULTS: dict[str, Any] = {
     "OB_MYSQL_PORT": 2881,
     # Agent-to-agent scheme: one per cluster.
     "AGENT_SCHEME": "http",
+    # Set by `obscale serve` for its children (0 = this process): reported by /info and /status.
+    "SERVE_PID": 0,
+    "STARTED_AT_NS": 0,
+    # Admin health thresholds (GET /api/v1/admin/health).
+    "HEALTH_HEARTBEAT_MAX_AGE_S": 150,
+    "HEALTH_DISK_MIN_FREE_MB": 1024,
+    "HEALTH_DB_SLOW_MS": 1000,
 }
 
 _TRUE = {"1", "true", "yes", "on", "t", "y"}

@@ -5,4 +5,7 @@ from __future__ import annotations
 def BLUEPRINTS():  # noqa: N802 - reads like the constant it stands for
     """Every blueprint the agent serves, in registration order."""
     blueprints = []
+    from app.api import admin, info
+
+    blueprints += [info.bp, admin.bp]
     return blueprints

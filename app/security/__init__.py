@@ -1,0 +1,1 @@
+"""Key store, hybrid-encryption primitives and request verification (wire spec §5)."""
