@@ -1,0 +1,141 @@
+"""What a running node does for its SQL sessions: faults, ALTER dispatch, reads, the log."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from datetime import datetime
+
+from obemu import servers, zones
+from obemu.config import NodeConfig
+from obemu.constants import RPC_PROBE_TIMEOUT_S, TIME_FORMAT
+from obemu.errors import RPC_CONNECT_ERROR, ObError, ob_error, parse_error
+from obemu.faults import FaultSet, parse_faults, table_faults
+from obemu.grammar import Command, mask_secrets, parse_alter
+from obemu.liveness import refresh
+from obemu.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+RE_TIME_VALUE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
+RE_NO_TABLE = re.compile(r"no such table: (?:\w+\.)?(?P<table>[\w$]+)")
+RE_NO_COLUMN = re.compile(r"no such column: (?P<column>[\w$.]+)")
+RE_ALTER = re.compile(r"^ALTER\b", re.I)
+
+EXECUTORS = {
+    "bootstrap": lambda store, cmd: servers.bootstrap(store, cmd.groups),
+    "add_zone": lambda store, cmd: zones.add_zone(store, cmd.zone, cmd.options),
+    "start_zone": lambda store, cmd: zones.start_zone(store, cmd.zone),
+    "stop_zone": lambda store, cmd: zones.stop_zone(store, cmd.zone),
+    "delete_zone": lambda store, cmd: zones.delete_zone(store, cmd.zone),
+    "add_server": lambda store, cmd: servers.add_servers(store, cmd.addrs, cmd.zone),
+    "delete_server": lambda store, cmd: servers.delete_servers(store, cmd.addrs, cmd.zone),
+    "cancel_delete_server": lambda store, cmd: servers.cancel_delete_servers(
+        store, cmd.addrs, cmd.zone),
+    "start_server": lambda store, cmd: servers.set_stop_time(store, cmd.addrs, cmd.zone, False),
+    "stop_server": lambda store, cmd: servers.set_stop_time(store, cmd.addrs, cmd.zone, True),
+    "set_parameters": lambda store, cmd: servers.set_parameters(store, cmd.params, cmd.scope),
+    "alter_user": lambda store, cmd: servers.set_root_password(store, cmd.password or ""),
+}
+
+
+async def rpc_reachable(ip: str, port: int, timeout: float = RPC_PROBE_TIMEOUT_S) -> bool:
+    """ADD SERVER's probe: a TCP connect to the RPC port."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
+    return True
+
+
+def _to_client_value(value):
+    if isinstance(value, str) and RE_TIME_VALUE.match(value):
+        return datetime.strptime(value, TIME_FORMAT)
+    return value
+
+
+def _select_error(error: sqlite3.Error, statement: str) -> ObError:
+    text = str(error)
+    if match := RE_NO_TABLE.search(text):
+        return ob_error(1146, table=match["table"])
+    if match := RE_NO_COLUMN.search(text):
+        return ob_error(1054, column=match["column"])
+    return parse_error(statement)
+
+
+class Node:
+    """One node's view of the cluster, shared by its SQL sessions (single event loop)."""
+
+    def __init__(self, cfg: NodeConfig, store: StateStore, lease_s: float, delete_delay_s: float):
+        self.cfg = cfg
+        self.store = store
+        self.lease_s = lease_s
+        self.delete_delay_s = delete_delay_s
+        self.env_faults = parse_faults(cfg.knobs.faults)
+
+    def faults(self) -> FaultSet:
+        """Faults in force now: this process's environment plus matching emu_faults rows."""
+        rows = self.store.table_faults(self.cfg.ip, self.cfg.rpc_port)
+        return FaultSet(self.env_faults + table_faults(rows))
+
+    def root_auth(self) -> str:
+        """Root's stored native-password hash: '' (empty password) until this node is a member."""
+        if not self.store.is_member(self.cfg.ip, self.cfg.rpc_port):
+            return ""
+        return self.store.meta("root_auth") or ""
+
+    async def apply_statement_faults(self, statement: str) -> None:
+        """`hang` waits (without blocking other connections), then `sql_error` fails."""
+        faults = self.faults()
+        hang = faults.matching("hang", statement)
+        if hang:
+            await asyncio.sleep(hang.number)
+        failure = faults.matching("sql_error", statement)
+        if failure:
+            raise ob_error(int(failure.number))
+
+    def refresh(self) -> None:
+        refresh(self.store, self.lease_s, self.delete_delay_s)
+
+    def select(self, statement: str, cluster_view: bool) -> tuple[list, list[str]]:
+        """Run a SELECT on SQLite as sent; time text becomes datetime for mysql-mimic."""
+        if cluster_view:
+            self.refresh()
+        try:
+            cursor = self.store.conn.execute(statement)
+            rows = cursor.fetchall()
+        except sqlite3.Error as error:
+            raise _select_error(error, statement) from None
+        columns = [d[0] for d in cursor.description or ()]
+        return [tuple(_to_client_value(v) for v in row) for row in rows], columns
+
+    async def _probe(self, addrs: list[tuple[str, int]]) -> None:
+        for ip, port in addrs:
+            if not await rpc_reachable(ip, port):
+                raise ob_error(RPC_CONNECT_ERROR, addr=f"{ip}:{port}")
+
+    async def alter(self, statement: str) -> None:
+        """Parse and run one ALTER statement; ObError on refusal."""
+        command: Command = parse_alter(statement)
+        if command.action == "add_server":
+            await self._probe(command.addrs)
+        elif command.action == "bootstrap":
+            await self._probe([(ip, port) for _, _, ip, port in command.groups])
+        EXECUTORS[command.action](self.store, command)
+
+    def record(self, statement: str, code: int, message: str) -> None:
+        """Keep every ALTER statement (password masked) with its result in emu_statements."""
+        if not RE_ALTER.match(statement):
+            return
+        masked = mask_secrets(statement)
+        logger.info("statement from %s: %s -> %s %s", self.cfg.addr, masked, code, message)
+        try:
+            self.store.record_statement(self.cfg.addr, masked, code, message)
+        except sqlite3.Error:
+            logger.exception("could not record statement %s", masked)
