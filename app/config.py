@@ -21,8 +21,12 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_V1_ENABLED": False,
     "TS_MAX_AHEAD_S": 3600,
     # DAG engine.
-    "CLAIM_TTL_S": 30,
+    # A claim (lease) on a running sub-task; longer than any single blocking call.
+    "CLAIM_TTL_S": 90,
     "QUEUE_POLL_S": 0.02,
+    "QUEUE_WORKERS": 4,
+    # Extra DAG template modules the consumer imports (comma-separated; a plugin hook).
+    "TEMPLATE_MODULES": "",
     "RECOVERY_INTERVAL_S": 10,
     "SUBTASK_CEILING_S": 3600,
     # Scale-out budgets (spec/scale-out.md §3.6).
