@@ -57,3 +57,9 @@ def verify_current_request() -> None:
                               max_ahead_s=int(current_app.config["TS_MAX_AHEAD_S"]))
     g.body_plaintext = verified.body
     g.auth_kind = AUTH_KIND_OCEANBASE if verified.header == OCS_HEADER else AUTH_KIND_AGENT
+
+
+def warm_up(app: Flask) -> None:
+    """Load the key store now rather than on the first request (gunicorn workers)."""
+    with app.app_context():
+        app_keystore()

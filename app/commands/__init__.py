@@ -1,0 +1,49 @@
+"""`obscale` sub-commands: one module per group, each with `register(group)`.
+
+Shared helpers for the commands live here.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from app.config import load_config
+
+
+def home_option(function: Callable) -> Callable:
+    """--home DIR: the observer home of this node (also OBSCALE_HOME)."""
+    return click.option("--home", envvar="OBSCALE_HOME", required=True,
+                        type=click.Path(file_okay=False, path_type=Path),
+                        help="Observer home of this node; agent state goes in <home>/obscale/.")(function)
+
+
+def home_config(home: Path, **overrides: Any) -> dict[str, Any]:
+    """Settings for this home: defaults < OBSCALE_* environment < the given flags."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return load_config({"HOME": str(home.resolve()), **values})
+
+
+def open_database(config: dict[str, Any]) -> None:
+    """Bind the database to this home's file and apply pending migrations."""
+    from app.db import connection, init_db
+    from app.migrate import run_migrations
+
+    if not Path(config["HOME"]).is_dir():
+        raise click.ClickException(f"home {config['HOME']} is not a directory")
+    init_db(config["DATABASE"])
+    with connection():
+        run_migrations()
+
+
+def setup_logging(config: dict[str, Any], filename: str | None = None) -> None:
+    """Log to stderr, and to <state>/log/<filename> when given."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if filename:
+        Path(config["LOG_DIR"]).mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(Path(config["LOG_DIR"]) / filename))
+    logging.basicConfig(level=str(config["LOG_LEVEL"]).upper(), handlers=handlers, force=True,
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,58 @@
+"""`obscale serve`, `obscale migrate` and the hidden `obscale worker`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.commands import home_config, home_option, open_database, setup_logging
+
+
+@click.command()
+@home_option
+@click.option("--ip", help="Address to listen on and advertise (default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Agent port (default 2886).")
+@click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default 2).")
+def serve(home: Path, ip: str | None, port: int | None, workers: int | None) -> None:
+    """Run the agent: migrations, then gunicorn and the task consumer, supervised."""
+    from app.supervisor import ServeError, serve as run_serve
+
+    config = home_config(home, IP=ip, PORT=port, WORKERS=workers)
+    try:
+        if not Path(config["HOME"]).is_dir():
+            raise ServeError(f"home {config['HOME']} is not a directory")
+        setup_logging(config, "serve.log")
+        status = run_serve(config)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from None
+    raise SystemExit(status)
+
+
+@click.command()
+@home_option
+def migrate(home: Path) -> None:
+    """Apply pending schema migrations to this home's agent database."""
+    config = home_config(home)
+    open_database(config)
+    click.echo(f"database {config['DATABASE']} is up to date")
+
+
+@click.command(hidden=True)
+@home_option
+def worker(home: Path) -> None:
+    """The huey consumer (started by `obscale serve`)."""
+    from app.db import init_db
+    from app.security import keystore
+    from app.worker import run_consumer
+
+    config = home_config(home)
+    setup_logging(config, "worker.log")
+    init_db(config["DATABASE"])
+    keystore.open_keystore(config["KEY_FILE"], int(config["RSA_KEY_BITS"]))
+    run_consumer(config)
+
+
+def register(group: click.Group) -> None:
+    """Add serve, migrate and worker."""
+    for command in (serve, migrate, worker):
+        group.add_command(command)

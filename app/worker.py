@@ -1,0 +1,61 @@
+"""What the huey consumer runs (`obscale worker`, started by `obscale serve`)."""
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any, Mapping
+
+from app.config import load_config
+from app.taskqueue import configure_queue, huey
+
+log = logging.getLogger(__name__)
+
+# Template modules every consumer loads. TEMPLATE_MODULES (env OBSCALE_TEMPLATE_MODULES,
+# comma-separated) adds more: the plugin hook for extra DAG kinds, used by the tests.
+BUILTIN_TEMPLATE_MODULES = ("app.scaleout.templates",)
+
+
+def load_template_modules(extra: str | None = None) -> list[str]:
+    """Import the template modules (calling a module-level register() when there is one)."""
+    names = list(BUILTIN_TEMPLATE_MODULES)
+    names += [n.strip() for n in (extra or "").split(",") if n.strip()]
+    for name in names:
+        module = importlib.import_module(name)
+        register = getattr(module, "register", None)
+        if callable(register):
+            register()
+    return names
+
+
+def prepare_consumer(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Bind queue, database and engine to `config`, load tasks and templates, sweep once."""
+    from app.dag import recovery
+    from app.dag.settings import configure_engine
+    from app.db import connection, init_db
+    from app.migrate import run_migrations
+
+    settings = configure_engine(load_config(config))
+    configure_queue(settings["QUEUE_DATABASE"])
+    init_db(settings["DATABASE"])
+    importlib.import_module("app.tasks")
+    importlib.import_module("app.tasks.heartbeat")
+    load_template_modules(settings.get("TEMPLATE_MODULES"))
+    with connection():
+        run_migrations()
+        recovery.sweep(eager=True, config=settings)
+    return settings
+
+
+def run_consumer(config: Mapping[str, Any]) -> None:
+    """Prepare, start the recovery chain and run the consumer until stopped."""
+    from app.tasks.engine import start_recovery_chain
+
+    settings = prepare_consumer(config)
+    start_recovery_chain()
+    poll = float(settings["QUEUE_POLL_S"])
+    consumer = huey.create_consumer(workers=int(settings["QUEUE_WORKERS"]), worker_type="thread",
+                                    initial_delay=poll, backoff=1.0, max_delay=poll,
+                                    periodic=True)
+    log.info("task consumer starting on %s with %s workers", settings["QUEUE_DATABASE"],
+             settings["QUEUE_WORKERS"])
+    consumer.run()
