@@ -88,13 +88,14 @@ def ob_state(config: Mapping[str, Any], me: agent.Identity) -> int:
 
 
 def under_maintenance() -> bool:
-    """Is this agent's local maintenance lock held?"""
-    from app.dag.models import MaintenanceLock  # the DAG engine's table
+    """Is this agent's local maintenance lock held by an unfinished DAG?"""
+    from app.dag import lock  # the DAG engine's lock table
+    from app.dag.models import SUCCEED
     from app.dag.template import SCOPE_AGENT
 
     with connection():
-        lock = MaintenanceLock.get_or_none(MaintenanceLock.scope == SCOPE_AGENT)
-    return lock is not None and lock.dag_id is not None
+        dag = lock.holder(SCOPE_AGENT)
+    return dag is not None and dag.state != SUCCEED
 
 
 def status_dto(config: Mapping[str, Any]) -> dict[str, Any]:
