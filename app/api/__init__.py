@@ -8,4 +8,7 @@ def BLUEPRINTS():  # noqa: N802 - reads like the constant it stands for
     from app.api import admin, info
 
     blueprints += [info.bp, admin.bp]
+    from app.api import task
+
+    blueprints += [task.bp]
     return blueprints

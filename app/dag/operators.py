@@ -1,0 +1,198 @@
+"""RETRY, ROLLBACK, CANCEL, PASS (wire spec §7.3): checks, committed effects, then enqueue."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from app.dag.models import (CANCEL, FAILED, MODE_EXECUTE, MODE_ROLLBACK, OPERATORS, PASS,
+                            PENDING, READY, RETRY, ROLLBACK, RUN, SUCCEED, Dag, DagNode, SubTask)
+from app.dag.queue import Job, dispatch, job_for
+from app.dag.template import find_template
+from app.dag.transitions import (advance, clear_claim, current_sub_task, finish_dag, node_at,
+                                 node_sub_tasks, notify_finished, reset_sub_task)
+from app.db import database
+from app.errors import ApiError
+
+Effect = tuple[list[Job], str | None]
+NO_CHANGE: Effect = ([], None)
+
+
+def _refuse(suffix: str, message: str, node: bool = False) -> ApiError:
+    return ApiError(f"Task.{'Node' if node else 'Dag'}.Operator.{suffix}", message)
+
+
+def _load_dag(dag_id: int) -> Dag:
+    dag = Dag.get_or_none(Dag.id == dag_id)
+    if dag is None:
+        raise ApiError("Task.NotFound", "Task not found")
+    return dag
+
+
+def _apply(handler: Callable[[float], tuple[Dag, Effect]]) -> None:
+    with database.atomic("IMMEDIATE"):
+        dag, (jobs, finished) = handler(time.time())
+    dispatch(jobs)
+    if finished:
+        notify_finished(find_template(dag.name), dag.id, finished)
+
+
+def operate(dag_id: int, operator: str) -> None:
+    """Apply a DAG operator; the effect is committed before this returns, then work is enqueued."""
+    op = str(operator).upper()
+    if op not in OPERATORS:
+        raise _refuse("NotSupport", f"Operator {operator} is not supported")
+    handler = _HANDLERS[op]
+
+    def apply(now: float) -> tuple[Dag, Effect]:
+        dag = _load_dag(dag_id)
+        return dag, handler(dag, now)
+
+    _apply(apply)
+
+
+def _nodes_up_to_stage(dag: Dag) -> list[DagNode]:
+    return list(DagNode.select().where((DagNode.dag == dag.id) & (DagNode.seq <= dag.stage))
+                .order_by(DagNode.seq))
+
+
+def _first_lacking(nodes: list[DagNode], flag: str, only_unfinished: bool = False) -> str | None:
+    for node in nodes:
+        for sub_task in node_sub_tasks(node):
+            if only_unfinished and sub_task.state == SUCCEED:
+                continue
+            if not getattr(sub_task, flag):
+                return node.name
+    return None
+
+
+def _reset_times(dag: Dag, now: float) -> None:
+    dag.start_time = dag.end_time = None
+    dag.cancel_requested = False
+    dag.updated_at = now
+
+
+def _retry(dag: Dag, now: float) -> Effect:
+    if dag.state != FAILED:
+        if dag.operator == RUN:
+            return NO_CHANGE
+        raise _refuse("RetryNotFailedDag", "Failed to set DAG retry: DAG state is not failed")
+    node = node_at(dag)
+    if dag.mode != MODE_EXECUTE or _first_lacking([node], "can_retry"):
+        raise _refuse("RetryNotAllowed", f"Failed to set DAG retry: node {node.name} cannot retry")
+    dag.state, dag.operator, dag.propagate_pending = READY, RUN, RETRY
+    _reset_times(dag, now)
+    dag.save()
+    node.state, node.operator, node.end_time = PENDING, RETRY, None
+    node.save()
+    for sub_task in node_sub_tasks(node):
+        if sub_task.state != SUCCEED:
+            reset_sub_task(sub_task, RETRY, now, prepare=True)
+    return [job_for(current_sub_task(dag))], None
+
+
+def _rolled_back(row: DagNode | SubTask) -> bool:
+    return row.state == SUCCEED and row.operator == ROLLBACK
+
+
+def _rollback(dag: Dag, now: float) -> Effect:
+    if dag.state != FAILED:
+        if dag.operator == ROLLBACK:
+            return NO_CHANGE
+        raise _refuse("RollbackNotFailedDag", "Failed to set DAG rollback: DAG state is not failed")
+    nodes = _nodes_up_to_stage(dag)
+    lacking = _first_lacking(nodes, "can_rollback")
+    if lacking:
+        raise _refuse("RollbackNotAllowed", f"Failed to set DAG rollback: node {lacking} cannot rollback")
+    dag.state, dag.operator, dag.mode, dag.propagate_pending = READY, ROLLBACK, MODE_ROLLBACK, ROLLBACK
+    _reset_times(dag, now)
+    dag.save()
+    for node in nodes:
+        if _rolled_back(node):
+            continue
+        node.state, node.operator, node.end_time = PENDING, ROLLBACK, None
+        node.save()
+        for sub_task in node_sub_tasks(node):
+            if not _rolled_back(sub_task):
+                reset_sub_task(sub_task, ROLLBACK, now)
+    return [job_for(current_sub_task(dag))], None
+
+
+def _cancel(dag: Dag, now: float) -> Effect:
+    if dag.finished:
+        raise _refuse("CancelFinishedDag", "Failed to cancel DAG: DAG is finished")
+    if dag.operator == CANCEL:
+        return NO_CHANGE
+    lacking = _first_lacking(_nodes_up_to_stage(dag), "can_cancel")
+    if lacking:
+        raise _refuse("CancelNotAllowed", f"Failed to cancel DAG: node {lacking} cannot cancel")
+    dag.operator, dag.cancel_requested, dag.updated_at = CANCEL, True, now
+    dag.save()
+    node = node_at(dag)
+    node.state, node.operator = PENDING, CANCEL
+    node.save()
+    current = current_sub_task(dag)
+    if current is not None and current.claim_owner is None:
+        return [job_for(current)], None  # a waiting or queued sub-task notices at once
+    return NO_CHANGE
+
+
+def _pass_rows(node: DagNode, now: float) -> None:
+    node.state, node.operator, node.end_time = SUCCEED, PASS, now
+    node.save()
+    for sub_task in node_sub_tasks(node):
+        if sub_task.state != SUCCEED:
+            sub_task.state, sub_task.operator, sub_task.end_time = SUCCEED, PASS, now
+            clear_claim(sub_task)
+            sub_task.save()
+
+
+def _pass(dag: Dag, now: float) -> Effect:
+    if dag.state != FAILED:
+        if dag.state == SUCCEED and dag.operator == PASS:
+            return NO_CHANGE
+        raise _refuse("PassNotFailedDag", "Failed to pass DAG: DAG is not failed")
+    unfinished = list(DagNode.select().where((DagNode.dag == dag.id) & (DagNode.state != SUCCEED))
+                      .order_by(DagNode.seq))
+    lacking = _first_lacking(unfinished, "can_pass", only_unfinished=True)
+    if lacking:
+        raise _refuse("PassNotAllowed", f"Failed to pass DAG: node {lacking} cannot pass")
+    for node in unfinished:
+        _pass_rows(node, now)
+    return [], finish_dag(dag, PASS, now)
+
+
+_HANDLERS: dict[str, Callable[[Dag, float], Effect]] = {
+    RETRY: _retry, ROLLBACK: _rollback, CANCEL: _cancel, PASS: _pass}
+
+
+def operate_node(node_id: int, operator: str) -> None:
+    """PASS one FAILED node; the DAG then moves on from the next node."""
+    if str(operator).upper() != PASS:
+        raise _refuse("NotSupport", f"Operator {operator} is not supported", node=True)
+
+    def apply(now: float) -> tuple[Dag, Effect]:
+        node = DagNode.get_or_none(DagNode.id == node_id)
+        if node is None:
+            raise ApiError("Task.NotFound", "Task not found")
+        dag = Dag.get_by_id(node.dag_id)
+        return dag, _pass_node(dag, node, now)
+
+    _apply(apply)
+
+
+def _pass_node(dag: Dag, node: DagNode, now: float) -> Effect:
+    if node.state == SUCCEED and node.operator == PASS:
+        return NO_CHANGE
+    if dag.state != FAILED:
+        raise _refuse("PassNotFailedDag", "Failed to pass node: DAG is not failed", node=True)
+    if node.state != FAILED:
+        raise _refuse("PassNotFailedNode", "Failed to pass node: node is not failed", node=True)
+    if dag.mode != MODE_EXECUTE or _first_lacking([node], "can_pass", only_unfinished=True):
+        raise _refuse("PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass",
+                      node=True)
+    _pass_rows(node, now)
+    if node.seq == dag.max_stage:
+        return [], finish_dag(dag, PASS, now)
+    dag.state, dag.operator, dag.end_time = READY, RUN, None
+    dag.cancel_requested = False
+    return advance(dag, now)

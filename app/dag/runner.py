@@ -1,0 +1,148 @@
+"""Running one claimed sub-task: call the template code, then record the outcome (CAS)."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from app.dag import claim as claims
+from app.dag.context import ClaimLost, TaskContext
+from app.dag.dto import generic_id
+from app.dag.models import MODE_EXECUTE, RUNNING, SUCCEED, Dag, DagNode, SubTask
+from app.dag.queue import Job, dispatch, job_for
+from app.dag.settings import engine_settings
+from app.dag.template import DagTemplate, TaskFailed, TaskSpec, Wait, find_template, task_spec
+from app.dag.transitions import (CANCELLED_MESSAGE, advance, clear_claim, fail,
+                                  notify_finished)
+from app.db import database
+
+log = logging.getLogger(__name__)
+
+MIN_DELAY_S = 0.001
+
+
+@dataclass
+class Outcome:
+    """What a run ended with: kind is "success", "wait", "failed" or "lost"."""
+
+    kind: str
+    message: str = ""
+    delay: float | None = None
+    budget: float = 0.0
+
+
+def run(sub_task_id: int, execute_times: int, check_seq: int) -> None:
+    """Handle one task message: claim, run, record, enqueue what comes next."""
+    config = engine_settings()
+    claim = claims.claim(sub_task_id, execute_times, check_seq, config)
+    if claim is None:
+        log.debug("dropped message for sub-task %s (%s, %s)", sub_task_id, execute_times, check_seq)
+        return
+    template = find_template(claim.dag.name)
+    outcome = _execute(claim, template, config)
+    if outcome.kind == "lost":
+        log.warning("sub-task %s was taken over while it ran; result dropped", sub_task_id)
+        return
+    jobs, finished = record(claim, outcome, config)
+    dispatch(jobs)
+    if finished:
+        notify_finished(template, claim.dag.id, finished)
+
+
+def _execute(claim: claims.Claim, template: DagTemplate | None,
+             config: Mapping[str, Any]) -> Outcome:
+    dag = claim.dag
+    if template is None:
+        return Outcome("failed", f"DAG template {dag.name!r} is not registered in this worker")
+    try:
+        spec = task_spec(template, dag.params_dict(), claim.node.seq, claim.sub_task.seq)
+    except Exception as exc:  # noqa: BLE001 - a broken template fails the sub-task, visibly
+        log.exception("DAG %s: cannot build template %r", dag.id, dag.name)
+        return Outcome("failed", f"unexpected error: {type(exc).__name__}")
+    ctx = TaskContext(dag, claim.sub_task, generic_id(dag, dag.id), dag.mode, config)
+    budget = spec.budget(config)
+    try:
+        _call_template(ctx, claim, template, spec)
+    except ClaimLost:
+        return Outcome("lost")
+    except Wait as wait:
+        delay = wait.delay if wait.delay is not None else config["SCALE_OUT_POLL_INTERVAL_S"]
+        return Outcome("wait", wait.message, float(delay), budget)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the sub-task's last log line
+        return Outcome("failed", failure_message(exc, dag.id, claim.sub_task.id))
+    return Outcome("success")
+
+
+def _call_template(ctx: TaskContext, claim: claims.Claim, template: DagTemplate,
+                   spec: TaskSpec) -> None:
+    dag, sub_task = claim.dag, claim.sub_task
+    if dag.propagate_pending:
+        if template.propagate is not None:
+            template.propagate(ctx, dag.propagate_pending)
+        _clear_flag(ctx, Dag.update(propagate_pending=None).where(
+            (Dag.id == dag.id) & (Dag.propagate_pending == dag.propagate_pending)))
+    if ctx.mode == MODE_EXECUTE:
+        if sub_task.prepare_pending:
+            if spec.prepare_retry is not None:
+                spec.prepare_retry(ctx)
+            _clear_flag(ctx, SubTask.update(prepare_pending=False).where(SubTask.id == sub_task.id))
+        spec.execute(ctx)
+    elif spec.rollback is not None:
+        spec.rollback(ctx)
+
+
+def _clear_flag(ctx: TaskContext, query) -> None:
+    with ctx._fenced():  # noqa: SLF001 - the engine's own use of the claim fence
+        query.execute()
+
+
+def failure_message(exc: BaseException, dag_id: int, sub_task_id: int) -> str:
+    """The last log line for a failed run; unexpected errors keep their traceback in the log."""
+    if isinstance(exc, TaskFailed) or hasattr(exc, "err_code"):
+        return str(exc) or type(exc).__name__
+    log.error("DAG %s sub-task %s: unexpected error", dag_id, sub_task_id, exc_info=exc)
+    return f"unexpected error: {type(exc).__name__}"
+
+
+def record(claim: claims.Claim, outcome: Outcome,
+           config: Mapping[str, Any]) -> tuple[list[Job], str | None]:
+    """Record the outcome if this run still owns the sub-task; return next jobs and final state."""
+    now = time.time()
+    with database.atomic("IMMEDIATE"):
+        sub_task = SubTask.get_or_none(SubTask.id == claim.sub_task.id)
+        if (sub_task is None or sub_task.state != RUNNING or sub_task.check_seq !=
+                claim.sub_task.check_seq or sub_task.claim_owner != claim.owner):
+            log.warning("sub-task %s changed hands; outcome %s dropped", claim.sub_task.id,
+                        outcome.kind)
+            return [], None
+        dag = Dag.get_by_id(sub_task.dag_id)
+        node = DagNode.get_by_id(sub_task.node_id)
+        if outcome.kind == "success":
+            sub_task.state, sub_task.end_time = SUCCEED, now
+            clear_claim(sub_task)
+            sub_task.save()
+            return advance(dag, now)
+        if outcome.kind == "wait":
+            return _wait(dag, node, sub_task, outcome, now), None
+        fail(dag, node, sub_task, outcome.message, now)
+        return [], None
+
+
+def _wait(dag: Dag, node: DagNode, sub_task: SubTask, outcome: Outcome, now: float) -> list[Job]:
+    started = sub_task.wait_started_at or now
+    waited = now - started
+    if waited >= outcome.budget:
+        fail(dag, node, sub_task, f"timed out after {outcome.budget:g} s: {outcome.message}", now)
+        return []
+    if dag.cancel_requested:
+        fail(dag, node, sub_task, CANCELLED_MESSAGE, now, cancelled=True)
+        return []
+    # Never later than the budget allows, and always through the schedule (no hot loop).
+    delay = max(MIN_DELAY_S, min(outcome.delay or 0.0, outcome.budget - waited))
+    clear_claim(sub_task)
+    sub_task.wait_started_at = started
+    sub_task.next_check_at = now + delay
+    sub_task.save()
+    return [job_for(sub_task, delay)]
+
