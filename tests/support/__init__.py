@@ -1,0 +1,1 @@
+"""Helpers shared by test suites: agents started as real processes, raw v2 requests."""
