@@ -93,11 +93,12 @@ def run_scheduled(limit: int = 200) -> int:
     """Run every delayed message huey's immediate mode parked in its schedule; return how many."""
     ran = 0
     while ran < limit:
-        due = huey.read_schedule(huey._get_timestamp().replace(year=9999))
+        horizon = huey._get_timestamp().replace(year=9999)
+        due = huey.read_schedule(horizon)
         if not due:
             return ran
         for task in due:
-            huey.execute(task)
+            huey.execute(task, horizon)
             ran += 1
     raise AssertionError("scheduled messages keep coming")
 
@@ -132,3 +133,42 @@ def wait_until(predicate, timeout: float = 5.0):
             return value
         time.sleep(0.01)
     raise AssertionError("condition not met in time")
+
+
+class ManualQueue:
+    """Stands in for the huey task: collects messages so a test runs them one by one."""
+
+    def __init__(self):
+        self.jobs: list[tuple[tuple, float | None]] = []
+
+    def __call__(self, *args):
+        self.jobs.append((args, None))
+
+    def schedule(self, args, delay=None):
+        self.jobs.append((tuple(args), delay))
+
+    def step(self) -> tuple:
+        """Run the oldest message; return its args."""
+        from app.dag import runner
+
+        args, _ = self.jobs.pop(0)
+        runner.run(*args)
+        return args
+
+    def drain(self, limit: int = 500) -> int:
+        ran = 0
+        while self.jobs:
+            self.step()
+            ran += 1
+            assert ran < limit, "messages keep coming"
+        return ran
+
+
+@pytest.fixture
+def manual(dag_app, monkeypatch) -> ManualQueue:
+    """Messages are collected instead of run (huey immediate mode would run them inline)."""
+    import app.tasks.engine as task_module
+
+    queue = ManualQueue()
+    monkeypatch.setattr(task_module, "run_sub_task", queue)
+    return queue
