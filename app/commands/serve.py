@@ -15,12 +15,11 @@ from app.commands import home_config, home_option, open_database, setup_logging
 @click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default 2).")
 def serve(home: Path, ip: str | None, port: int | None, workers: int | None) -> None:
     """Run the agent: migrations, then gunicorn and the task consumer, supervised."""
-    from app.supervisor import ServeError, serve as run_serve
+    from app.supervisor import ServeError, check_home, serve as run_serve
 
     config = home_config(home, IP=ip, PORT=port, WORKERS=workers)
     try:
-        if not Path(config["HOME"]).is_dir():
-            raise ServeError(f"home {config['HOME']} is not a directory")
+        check_home(config)  # before logging, which writes under the state folder
         setup_logging(config, "serve.log")
         status = run_serve(config)
     except ServeError as exc:

@@ -1,0 +1,127 @@
+"""`obscale serve` as a real process: start, identity, children, signals, failures."""
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.agents import (alive, descendants, obscale_command, serve_agent, start_serve,
+                                  stop_serve)
+
+pytestmark = pytest.mark.integration
+IP = "127.0.0.11"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _consumer_pid(agent) -> int | None:
+    found = [p for p in agent.descendants() if " worker " in _cmdline(p)]
+    return found[0] if found else None
+
+
+def test_serve_runs_single_with_two_children_and_stops_cleanly(tmp_path):
+    home = tmp_path / "home"
+    with serve_agent(IP, home) as agent:
+        info = requests.get(agent.base_url + "/api/v1/info", timeout=5).json()["data"]
+        assert info["identity"] == "SINGLE" and info["pid"] == agent.pid
+        assert info["ip"] == IP and info["homePath"] == str(home.resolve())
+        assert (agent.state_dir / "obscale.pid").read_text().strip() == str(agent.pid)
+        key = agent.state_dir / "agent_key.pem"
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+        children = agent.descendants()
+        assert sum("gunicorn" in _cmdline(p) for p in children) == 3  # master + 2 workers
+        assert _consumer_pid(agent) is not None
+    assert not any(alive(p) for p in children)
+    assert not (home / "obscale" / "obscale.pid").exists()
+
+
+def test_sigint_stops_cleanly_too(tmp_path):
+    agent = start_serve(IP, tmp_path / "home")
+    children = agent.descendants()
+    assert stop_serve(agent, signum=signal.SIGINT) == 0
+    assert not any(alive(p) for p in children)
+
+
+def test_key_is_reused_across_restarts(tmp_path):
+    home = tmp_path / "home"
+    keys = []
+    for _ in range(2):
+        with serve_agent(IP, home) as agent:
+            keys.append(requests.get(agent.base_url + "/api/v1/secret", timeout=5).json()
+                        ["data"]["public_key"])
+    assert keys[0] == keys[1]
+
+
+def test_dead_consumer_is_restarted(tmp_path):
+    with serve_agent(IP, tmp_path / "home") as agent:
+        first = _consumer_pid(agent)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        second = None
+        while time.monotonic() < deadline:
+            second = _consumer_pid(agent)
+            if second and second != first:
+                break
+            time.sleep(0.1)
+        assert second and second != first
+        assert requests.get(agent.base_url + "/healthz", timeout=5).status_code == 200
+
+
+def _run_serve(home: Path, ip: str, port: int) -> subprocess.CompletedProcess:
+    argv = obscale_command() + ["serve", "--home", str(home), "--ip", ip, "--port", str(port)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSCALE_")}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_port_taken_exits_non_zero_with_a_clear_message(tmp_path):
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.12", 2886))
+    blocker.listen()
+    try:
+        home = tmp_path / "home"
+        home.mkdir()
+        done = _run_serve(home, "127.0.0.12", 2886)
+    finally:
+        blocker.close()
+    assert done.returncode != 0
+    assert "port 2886 on 127.0.0.12 is already in use" in done.stderr
+    assert not (home / "obscale" / "obscale.pid").exists()
+
+
+@pytest.mark.parametrize("kind,message", [("missing", "is not a directory"), ("file", "is a file"),
+                                          ("blocked", "agent state folder")])
+def test_unusable_home_exits_non_zero(tmp_path, kind, message):
+    home = tmp_path / "home"
+    if kind == "file":
+        home.write_text("")
+    elif kind == "blocked":
+        home.mkdir()
+        (home / "obscale").write_text("a file where the state folder belongs")
+    done = _run_serve(home, "127.0.0.12", 2886)
+    assert done.returncode != 0 and message in done.stderr
+
+
+def test_second_serve_on_the_same_home_is_refused(tmp_path):
+    home = tmp_path / "home"
+    with serve_agent(IP, home):
+        done = _run_serve(home, "127.0.0.12", 2886)
+    assert done.returncode != 0 and "already running" in done.stderr
+
+
+def test_descendants_helper_sees_children():
+    child = subprocess.Popen(["sleep", "5"])
+    try:
+        assert child.pid in descendants(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
