@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from obemu.constants import HEARTBEAT_INTERVAL_S
 from obemu.faults import FaultSet, parse_faults, table_faults
 from obemu.state import StateStore, now_text, parse_time
 
@@ -42,8 +43,8 @@ def _decide(store: StateStore, row: ServerLiveness, now: float, lease: float,
         return "reactivate" if beat is not None and now - beat < lease else None
     if now - max(beat or 0.0, added) >= lease:
         return "inactive"
-    if row.serving or beat is None or beat <= added:
-        return None
+    if row.serving or beat is None or beat < added + HEARTBEAT_INTERVAL_S:
+        return None  # stays ACTIVE and not serving for at least one heartbeat after the add
     return "serve" if now >= added + _slow_start(store, row) else None
 
 

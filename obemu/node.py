@@ -22,6 +22,7 @@ RE_TIME_VALUE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
 RE_NO_TABLE = re.compile(r"no such table: (?:\w+\.)?(?P<table>[\w$]+)")
 RE_NO_COLUMN = re.compile(r"no such column: (?P<column>[\w$.]+)")
 RE_ALTER = re.compile(r"^ALTER\b", re.I)
+SESSION_KILLED = 3169
 
 EXECUTORS = {
     "bootstrap": lambda store, cmd: servers.bootstrap(store, cmd.groups),
@@ -78,6 +79,8 @@ class Node:
         self.lease_s = lease_s
         self.delete_delay_s = delete_delay_s
         self.env_faults = parse_faults(cfg.knobs.faults)
+        self.stopping = asyncio.Event()
+        self.active_statements = 0
 
     def faults(self) -> FaultSet:
         """Faults in force now: this process's environment plus matching emu_faults rows."""
@@ -95,10 +98,24 @@ class Node:
         faults = self.faults()
         hang = faults.matching("hang", statement)
         if hang:
-            await asyncio.sleep(hang.number)
+            await self._sleep_unless_stopping(hang.number)
         failure = faults.matching("sql_error", statement)
         if failure:
             raise ob_error(int(failure.number))
+
+    async def _sleep_unless_stopping(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            return
+        raise ObError(SESSION_KILLED, "Session was killed")
+
+    async def drain_statements(self, timeout: float) -> None:
+        """Wake statements that wait (hang) so they answer 3169, then let them finish."""
+        self.stopping.set()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.active_statements and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
 
     def refresh(self) -> None:
         refresh(self.store, self.lease_s, self.delete_delay_s)

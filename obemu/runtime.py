@@ -154,6 +154,8 @@ class ObserverRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.mysql_server is not None:
+            if self.node is not None:
+                await self.node.drain_statements(STOP_GRACE_S)
             await kill_connections(self.mysql_server)
             self.mysql_server.close()
             await self.mysql_server.wait_closed()

@@ -44,12 +44,15 @@ class ObSession(Session):
 
     async def handle_query(self, sql: str, attrs: Dict[str, str]) -> Any:
         statement = normalize(sql)
+        self.node.active_statements += 1
         try:
             await self.node.apply_statement_faults(statement)
             result = await self._route(statement, attrs)
         except ObError as error:
             self.node.record(statement, error.code, error.message)
             raise MysqlError(error.message, error.code) from None  # type: ignore[arg-type]
+        finally:
+            self.node.active_statements -= 1
         self.node.record(statement, 0, "")
         return result
 

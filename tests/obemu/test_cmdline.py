@@ -1,0 +1,112 @@
+"""§2: the real observer's command line."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from obemu.config import read_config_bin
+from obemu.procutil import observer_pid, stop_pids
+from obemu.testing import observer_binary
+from tests.obemu.helpers import rows, wait_until
+
+
+def run_observer(*argv: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([observer_binary(), *argv], capture_output=True, text=True, timeout=20,
+                          env={**os.environ, **(env or {})}, cwd=cwd, check=False)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-x"], "observer: invalid option -- 'x'"),
+    (["--foo"], "observer: unrecognized option '--foo'"),
+    (["-p"], "observer: option requires an argument -- 'p'"),
+    (["--nodaemon=1"], "observer: option '--nodaemon' doesn't allow an argument"),
+])
+def test_unknown_options_exit_1_with_getopt_message(argv, message):
+    result = run_observer(*argv)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == message
+    assert "Usage: observer" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["-p", "1024"], ["-p", "65536"], ["--mysql_port", "x"], ["-P", "0"], ["-c", "0"],
+    ["--cluster_id", "4294967296"], ["-o", "memory_limit"], ["-o", "Bad=1"], ["-o", "a=1,,b=2"],
+    ["-I", "not-an-ip"], ["-I", "::1"],
+])
+def test_bad_values_exit_1(argv):
+    result = run_observer("-N", *argv)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"[ERROR] invalid argument: {argv[0]} {argv[1]}"
+
+
+@pytest.mark.parametrize("argv", [[], ["-i", "nosuchdev0"]])
+def test_no_bind_address_exits_1(argv):
+    result = run_observer("-N", *argv)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "[ERROR] local_ip or devname required"
+
+
+def test_version_block_is_fast_and_parseable():
+    started = time.monotonic()
+    result = run_observer("-V", env={"OBEMU_VERSION": "4.2.5.0"})
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0
+    assert result.stderr.splitlines()[0] == "observer (OceanBase_CE 4.2.5.0)"
+    build = re.search(r"REVISION:\s*(\d+)-([a-fA-F0-9]+)", result.stderr)
+    assert build and re.search(r"\(OceanBase(_CE)?\s*([\d.]+)\)", result.stderr)
+    assert elapsed < 2.0
+
+
+def test_version_and_help_do_not_import_mysql_mimic_or_sqlglot():
+    probe = ("import sys, contextlib, io\nfrom obemu.observer import main\n"
+             "with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout("
+             "io.StringIO()):\n    codes = (main(['-V']), main(['--help']))\n"
+             "print(codes, 'sqlglot' in sys.modules, 'mysql_mimic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=20, check=True)
+    assert result.stdout.strip() == "(0, 0) False False"
+
+
+def test_help_prints_usage_on_stdout():
+    result = run_observer("--help")
+    assert result.returncode == 0 and result.stdout.startswith("Usage: observer")
+
+
+def test_every_long_flag_is_accepted_and_recorded(fleet):
+    home = fleet.observer_home()
+    node = fleet.start_node(
+        "127.0.1.130", "zl", home=home, extra_args=[
+            "--log_level", "INFO", "--optstr", "memory_limit=6G,cpu_count=4",
+            "--rs_list", "127.0.1.130:2882:2881", "--mode", "normal", "--scn", "0",
+            "--home", str(home), "--appname", "obcluster", "--data_dir", str(home / "store")])
+    conn = node.connect()
+    try:
+        values = dict(rows(conn, "SELECT NAME, VALUE FROM oceanbase.V$OB_PARAMETERS"))
+    finally:
+        conn.close()
+    assert values["memory_limit"] == "6G" and values["cpu_count"] == "4"
+    assert values["syslog_level"] == "INFO" and values["zone"] == "zl"
+    assert values["rootservice_list"] == "127.0.1.130:2882:2881"
+    assert read_config_bin(home)["memory_limit"] == "6G"
+
+
+def test_restart_in_existing_home_with_only_mysql_port(fleet):
+    node = fleet.start_node("127.0.1.131", "zr", mysql_port=2891, rpc_port=2892,
+                            extra_args=["-o", "memory_limit=5G"], daemon=True)
+    assert stop_pids([node.pid]) == []
+    assert observer_pid(node.home) is None
+    result = run_observer("-p", "2891", cwd=node.home, env=node.env)
+    assert result.returncode == 0, result.stderr
+    pid = observer_pid(node.home)
+    wait_until(lambda: f" pid={pid}\n" in (node.home / "log" / "observer.log").read_text())
+    conn = node.connect()
+    try:
+        assert rows(conn, "SELECT SVR_PORT, ZONE, VALUE FROM oceanbase.V$OB_PARAMETERS WHERE "
+                          "NAME = 'memory_limit'") == [(2892, "zr", "5G")]
+    finally:
+        conn.close()
