@@ -1,0 +1,110 @@
+"""A real `obscale serve` whose consumer knows the test templates, and a test process bound
+to the same database and queue files so it can create DAGs directly (there is no generic
+"create a DAG" route). Loopback only; processes are found and stopped by pid."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from app.config import load_config
+from tests.support import agents
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_ENV = {"OBSCALE_TEMPLATE_MODULES": "tests.support.dag_templates",
+                "PYTHONPATH": str(REPO_ROOT)}
+
+
+@dataclass
+class DagAgent:
+    """A running agent plus what a test needs to drive its engine."""
+
+    handle: agents.AgentHandle
+    config: dict[str, Any]
+
+    def sdk(self):
+        """The unmodified obshell SDK client (SINGLE agent, no password)."""
+        from obshell import ClientV1
+        from obshell.auth.password import PasswordAuth
+
+        return ClientV1(self.handle.ip, self.handle.port, PasswordAuth(""))
+
+    def create(self, name: str, params: Mapping[str, Any]):
+        """Create a DAG of a test template in this agent's store (the consumer runs it)."""
+        from app.dag import engine
+        from app.db import connection
+        from tests.support.dag_templates import template
+
+        with connection():
+            return engine.create_dag(template(name), params)
+
+    def dag(self, dag_id: int):
+        from app.dag.models import Dag
+        from app.db import connection
+
+        with connection():
+            return Dag.get_by_id(dag_id)
+
+    def consumer_pid(self) -> int | None:
+        """The pid of the live consumer (`... app.cli worker ...`) below serve."""
+        for pid in self.handle.descendants():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"worker" in argv and agents.alive(pid):
+                return pid
+        return None
+
+    def kill_consumer(self) -> int:
+        """SIGKILL the consumer; return the pid of the one the supervisor starts instead."""
+        old = wait_for(self.consumer_pid, 20)
+        os.kill(old, signal.SIGKILL)
+        return wait_for(lambda: (pid := self.consumer_pid()) != old and pid, 30)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.02) -> Any:
+    """Poll until `predicate()` is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+        time.sleep(interval)
+
+
+def bind_test_process(config: Mapping[str, Any]) -> None:
+    """Point this process's database, queue and engine settings at the agent's files."""
+    from app.dag.settings import configure_engine
+    from app.db import init_db
+    from app.taskqueue import configure_queue
+
+    init_db(config["DATABASE"])
+    configure_queue(config["QUEUE_DATABASE"])
+    configure_engine(config)
+
+
+def unbind_test_process() -> None:
+    """Back to the unit-test defaults (in-memory, immediate queue)."""
+    from app.taskqueue import configure_queue
+
+    configure_queue(None, immediate=True)
+
+
+@contextlib.contextmanager
+def dag_agent(ip: str, root: Path, env: Mapping[str, str] | None = None) -> Iterator[DagAgent]:
+    """`obscale serve` on ip:2886 with the test templates; this process bound to its files."""
+    home = agents.prepare_home(Path(root) / f"home-{ip}")
+    config = load_config({"HOME": str(home), "IP": ip, "PORT": 2886}, environ={})
+    with agents.serve_agent(ip, home, env={**TEMPLATE_ENV, **(env or {})}) as handle:
+        bind_test_process(config)
+        try:
+            yield DagAgent(handle, config)
+        finally:
+            unbind_test_process()
