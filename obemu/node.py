@@ -9,7 +9,7 @@ from datetime import datetime
 
 from obemu import servers, zones
 from obemu.config import NodeConfig
-from obemu.constants import RPC_PROBE_TIMEOUT_S, TIME_FORMAT
+from obemu.constants import RPC_PROBE_TIMEOUT_S
 from obemu.errors import RPC_CONNECT_ERROR, ObError, ob_error, parse_error
 from obemu.faults import FaultSet, parse_faults, table_faults
 from obemu.grammar import Command, mask_secrets, parse_alter
@@ -57,7 +57,7 @@ async def rpc_reachable(ip: str, port: int, timeout: float = RPC_PROBE_TIMEOUT_S
 
 def _to_client_value(value):
     if isinstance(value, str) and RE_TIME_VALUE.match(value):
-        return datetime.strptime(value, TIME_FORMAT)
+        return datetime.fromisoformat(value)
     return value
 
 

@@ -25,7 +25,7 @@ def parse_time(text: str | None) -> float | None:
     """Inverse of now_text (epoch seconds), None for NULL."""
     if not text:
         return None
-    return datetime.strptime(text, c.TIME_FORMAT).timestamp()
+    return datetime.fromisoformat(text).timestamp()
 
 
 class StateStore:
