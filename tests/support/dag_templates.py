@@ -8,8 +8,8 @@ Params (all optional except `log`):
             fail_until (path: fail while missing), rollback_fail_until, error (bool: raise
             RuntimeError), waits (int: raise Wait that many times), wait_delay (s),
             sleep (s), hold (path: block while it exists, after touching <path>.reached),
-            hold_after (same, but after the side effect), can_retry/can_rollback/can_cancel/
-            can_pass (bool)
+            hold_after (same, but after the side effect), rollback_hold (same, in rollback),
+            budget_s, can_retry/can_rollback/can_cancel/can_pass (bool)
 """
 from __future__ import annotations
 
@@ -81,10 +81,12 @@ def _execute(node: int, task: int):
 def _rollback(node: int, task: int):
     def rollback(ctx) -> None:
         how = _behaviour(ctx.params, node)
-        record(ctx.params.get("log"), f"rollback {ctx.dag_id} {node}.{task}")
+        tag = f"{ctx.dag_id} {node}.{task}"
+        record(ctx.params.get("log"), f"rollback {tag} {os.getpid()}")
         _hold(how.get("rollback_hold"))
         if how.get("rollback_fail_until") and not os.path.exists(how["rollback_fail_until"]):
             raise TaskFailed("rollback marker is missing")
+        _effect_once(ctx.params.get("effects"), f"undo {tag}")
     return rollback
 
 
