@@ -31,7 +31,7 @@ limit_request_field_size = 16384
 
 # Access log: request line, status, size and time only. Headers are never logged (the
 # X-OCS-* values are ciphertext of passwords); bodies never.
-access_log_format = '%(h)s [%(t)s] "%(r)s" %(s)s %(b)s %(M)sms'
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
 accesslog = os.path.join(_log_dir, "access.log") if _log_dir else "-"
 errorlog = os.path.join(_log_dir, "agent.log") if _log_dir else "-"
 loglevel = str(_settings["LOG_LEVEL"]).lower()

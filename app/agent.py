@@ -14,7 +14,6 @@ from app.models import (IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_S
                         IDENTITY_UNIDENTIFIED, AgentState)
 from app.security import keystore, passwords
 from app.security.keystore import KeyStore
-from app.security.verify import Credentials
 
 IDENTITIES = (IDENTITY_SINGLE, IDENTITY_SCALING_OUT, IDENTITY_CLUSTER_AGENT, IDENTITY_UNIDENTIFIED)
 _MEMBERSHIP_FIELDS = ("zone", "cluster_name", "cluster_id", "mysql_port", "rpc_port")
@@ -44,13 +43,6 @@ def get_identity() -> Identity:
     """The agent's identity, zone and cluster info."""
     with connection():
         return _snapshot(AgentState.load())
-
-
-def credentials() -> Credentials:
-    """What request verification needs: identity and the stored password forms."""
-    with connection():
-        state = AgentState.load()
-        return Credentials(state.identity, state.root_password_enc, state.agent_password_hash)
 
 
 def _update(values: dict[str, Any], expect_identity: str | None = None) -> bool:

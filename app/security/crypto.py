@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import re
@@ -44,6 +45,11 @@ def b64decode_strict(text: str | bytes) -> bytes:
         return base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
         raise CryptoError() from None
+
+
+def fingerprint(data: bytes) -> str:
+    """SHA-256 hex: the replay-cache key of a header's decoded ciphertext."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def modulus_bytes(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> int:

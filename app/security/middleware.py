@@ -7,8 +7,7 @@ import time
 from flask import Flask, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import agent
-from app.security import keystore, replay
+from app.security import keystore, replay, statedb
 from app.security.verify import OCS_HEADER, RequestView, raw_target, verify_request
 
 log = logging.getLogger(__name__)
@@ -51,8 +50,10 @@ def verify_current_request() -> None:
     body = _read_body(int(current_app.config["MAX_BODY_BYTES"]))
     if request.routing_exception is not None or is_open_route():
         return  # let Flask answer 404/405; open routes skip verification entirely
+    path = current_app.config["DATABASE"]
     view = RequestView(headers=request.headers, raw_target=raw_target(request.environ), body=body)
-    verified = verify_request(view, app_keystore(), agent.credentials, replay.remember,
+    verified = verify_request(view, app_keystore(), lambda: statedb.read_credentials(path),
+                              lambda fp, expiry, now: replay.remember(path, fp, expiry, now),
                               now=int(time.time()),
                               max_ahead_s=int(current_app.config["TS_MAX_AHEAD_S"]))
     g.body_plaintext = verified.body

@@ -5,12 +5,11 @@ workers racing on the same header cannot both win. Expired rows are purged oppor
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 
-from app.db import database
+from app.security.statedb import connection
 
 log = logging.getLogger(__name__)
 
@@ -22,27 +21,22 @@ _purge_state = {"last": 0.0}
 _purge_lock = threading.Lock()
 
 
-def fingerprint(ciphertext: bytes) -> str:
-    """SHA-256 hex of the decoded header ciphertext."""
-    return hashlib.sha256(ciphertext).hexdigest()
-
-
-def remember(fingerprint_hex: str, expires_at: int, now: int | None = None) -> bool:
+def remember(path: str, fingerprint_hex: str, expires_at: int, now: int | None = None) -> bool:
     """Record a fingerprint until `expires_at`; False if it is already recorded and unexpired."""
     now = int(time.time()) if now is None else now
-    cursor = database.execute_sql(_INSERT, (fingerprint_hex, expires_at, now))
-    fresh = cursor.rowcount == 1
-    maybe_purge(now)
+    fresh = connection(path).execute(_INSERT, (fingerprint_hex, expires_at, now)).rowcount == 1
+    maybe_purge(path, now)
     return fresh
 
 
-def maybe_purge(now: int, force: bool = False) -> int:
+def maybe_purge(path: str, now: int, force: bool = False) -> int:
     """Delete expired rows, at most once per PURGE_INTERVAL_S in this process."""
     with _purge_lock:
         if not force and time.monotonic() - _purge_state["last"] < PURGE_INTERVAL_S:
             return 0
         _purge_state["last"] = time.monotonic()
-    cursor = database.execute_sql('DELETE FROM "replay_entry" WHERE "expires_at" < ?', (now,))
-    if cursor.rowcount:
-        log.debug("purged %d expired replay entries", cursor.rowcount)
-    return cursor.rowcount
+    deleted = connection(path).execute('DELETE FROM "replay_entry" WHERE "expires_at" < ?',
+                                       (now,)).rowcount
+    if deleted:
+        log.debug("purged %d expired replay entries", deleted)
+    return deleted

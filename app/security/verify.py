@@ -13,9 +13,9 @@ from urllib.parse import quote
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT
 from app.security import passwords
-from app.security.crypto import CryptoError, aes_decrypt, b64decode_strict, rsa_decrypt_blocks
+from app.security.crypto import (CryptoError, aes_decrypt, b64decode_strict, fingerprint,
+                                 rsa_decrypt_blocks)
 from app.security.keystore import KeyStore
-from app.security.replay import fingerprint
 
 OCS_HEADER = "X-OCS-Header"
 AGENT_HEADER = "X-OCS-Agent-Header"

@@ -77,13 +77,6 @@ def test_clear_cluster_membership_keeps_the_agent_password(app, store):
     assert not me.has_root_password and me.has_agent_password
 
 
-def test_credentials_carry_the_stored_forms(app, store):
-    agent.set_root_password("r", store)
-    creds = agent.credentials()
-    assert creds.identity == IDENTITY_SINGLE and creds.root_password_enc.startswith("rsa-oaep$")
-    assert creds.agent_password_hash is None
-
-
 def test_helpers_work_inside_an_outer_transaction(app):
     with database.connection_context(), database.atomic("IMMEDIATE"):
         agent.set_identity(IDENTITY_SCALING_OUT, zone="z9")
