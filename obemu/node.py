@@ -8,7 +8,7 @@ import sqlite3
 from datetime import datetime
 
 from obemu import servers, zones
-from obemu.config import NodeConfig
+from obemu.config import NodeConfig, format_addr
 from obemu.constants import RPC_PROBE_TIMEOUT_S
 from obemu.errors import RPC_CONNECT_ERROR, ObError, ob_error, parse_error
 from obemu.faults import FaultSet, parse_faults, table_faults
@@ -135,7 +135,7 @@ class Node:
     async def _probe(self, addrs: list[tuple[str, int]]) -> None:
         for ip, port in addrs:
             if not await rpc_reachable(ip, port):
-                raise ob_error(RPC_CONNECT_ERROR, addr=f"{ip}:{port}")
+                raise ob_error(RPC_CONNECT_ERROR, addr=format_addr(ip, port))
 
     async def alter(self, statement: str) -> None:
         """Parse and run one ALTER statement; ObError on refusal."""

@@ -10,9 +10,8 @@ import time
 import pytest
 
 from obemu.config import read_config_bin
-from obemu.procutil import observer_pid, stop_pids
 from obemu.testing import observer_binary
-from tests.obemu.helpers import rows, wait_until
+from tests.obemu.helpers import rows
 
 
 def run_observer(*argv: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
@@ -93,20 +92,3 @@ def test_every_long_flag_is_accepted_and_recorded(fleet):
     assert values["syslog_level"] == "INFO" and values["zone"] == "zl"
     assert values["rootservice_list"] == "127.0.1.130:2882:2881"
     assert read_config_bin(home)["memory_limit"] == "6G"
-
-
-def test_restart_in_existing_home_with_only_mysql_port(fleet):
-    node = fleet.start_node("127.0.1.131", "zr", mysql_port=2891, rpc_port=2892,
-                            extra_args=["-o", "memory_limit=5G"], daemon=True)
-    assert stop_pids([node.pid]) == []
-    assert observer_pid(node.home) is None
-    result = run_observer("-p", "2891", cwd=node.home, env=node.env)
-    assert result.returncode == 0, result.stderr
-    pid = observer_pid(node.home)
-    wait_until(lambda: f" pid={pid}\n" in (node.home / "log" / "observer.log").read_text())
-    conn = node.connect()
-    try:
-        assert rows(conn, "SELECT SVR_PORT, ZONE, VALUE FROM oceanbase.V$OB_PARAMETERS WHERE "
-                          "NAME = 'memory_limit'") == [(2892, "zr", "5G")]
-    finally:
-        conn.close()

@@ -8,7 +8,7 @@ import threading
 import pymysql
 
 from obemu.config import state_path_for
-from tests.obemu.helpers import code_of, execute, rows
+from tests.obemu.helpers import code_of, execute, rows, wait_until
 
 STATEMENTS_PER_NODE = 40
 
@@ -64,14 +64,12 @@ def _nodes_seen(node) -> list[tuple]:
 
 
 def test_clusters_with_another_name_or_id_do_not_see_each_other(fleet, tmp_path):
-    shared = {"OBEMU_HOME": str(tmp_path / "derived")}
-    fleet.env.pop("OBEMU_STATE", None)
+    derived = {"OBEMU_HOME": str(tmp_path / "derived")}
     nodes = []
     for ip, name, cluster_id in (("127.0.1.192", "c1", 1), ("127.0.1.193", "c2", 1),
                                  ("127.0.1.194", "c1", 2)):
-        state = state_path_for(name, cluster_id, shared)
-        node = fleet.start_node(ip, cluster=name, cluster_id=cluster_id, state_path=state,
-                                env=shared)
+        node = fleet.observer(ip, cluster=name, cluster_id=cluster_id,
+                              state_path=state_path_for(name, cluster_id, derived))
         nodes.append(node)
         conn = node.connect()
         execute(conn, f"ALTER SYSTEM BOOTSTRAP ZONE 'zone1' SERVER '{node.addr}'")
@@ -91,5 +89,4 @@ def test_state_path_is_derived_from_name_and_id_when_obemu_state_is_unset(fleet,
                             check=False)
     assert result.returncode == 0
     fleet.state_paths.add(tmp_path / "h" / "x-42.sqlite")
-    from tests.obemu.helpers import wait_until
     wait_until(lambda: (tmp_path / "h" / "x-42.sqlite").exists(), 5)

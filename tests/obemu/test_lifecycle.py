@@ -29,13 +29,15 @@ def test_added_server_is_active_then_serving(node, conn, spare):
 
 def test_crash_inactive_restart_serving_and_the_other_node_keeps_serving(fleet):
     first = fleet.start_cluster("127.0.1.161")
-    second = fleet.start_spare("127.0.1.162", "zone1", cluster=first, daemon=True)
+    second = fleet.start_spare("127.0.1.162", "zone1", cluster=first, daemon=True,
+                               extra_args=["-o", "memory_limit=5G"])
     conn = first.connect()
     try:
         _add(conn, second.addr)
         wait_until(lambda: server_row(conn, second.addr)["START_SERVICE_TIME"], 5)
         os.kill(second.pid, signal.SIGKILL)
         killed = time.monotonic()
+        assert observer_pid(second.home) == second.pid  # SIGKILL leaves the pid file
         wait_until(lambda: server_row(conn, second.addr)["STATUS"] == "INACTIVE", 5)
         assert time.monotonic() - killed <= LEASE_S + 0.5 + 0.5
         row = server_row(conn, second.addr)
@@ -47,6 +49,10 @@ def test_crash_inactive_restart_serving_and_the_other_node_keeps_serving(fleet):
         assert restart.returncode == 0 and observer_pid(second.home) != second.pid
         wait_until(lambda: server_row(conn, second.addr)["STATUS"] == "ACTIVE", 5)
         wait_until(lambda: server_row(conn, second.addr)["START_SERVICE_TIME"], 5)
+        # the restart took every other flag and -o key from etc/observer.config.bin
+        assert rows(conn, "SELECT SVR_PORT, ZONE, VALUE FROM oceanbase.GV$OB_PARAMETERS WHERE "
+                          "SVR_IP = %s AND NAME = 'memory_limit'", (second.ip,)) == [
+            (2882, "zone1", "5G")]
     finally:
         conn.close()
 
@@ -54,7 +60,6 @@ def test_crash_inactive_restart_serving_and_the_other_node_keeps_serving(fleet):
 def test_clean_stop_expires_the_lease(node, conn, spare):
     other = spare("127.0.1.164", zone="zone1")
     _add(conn, other.addr)
-    wait_until(lambda: server_row(conn, other.addr)["START_SERVICE_TIME"], 5)
     other.stop()
     wait_until(lambda: server_row(conn, other.addr)["STATUS"] == "INACTIVE", LEASE_S + 2)
     assert server_row(conn, node.addr)["STATUS"] == "ACTIVE"
@@ -97,3 +102,27 @@ def test_stop_and_start_server(node, conn, spare):
     assert row["STATUS"] == "ACTIVE" and row["STOP_TIME"] is not None
     execute(conn, f"ALTER SYSTEM START SERVER '{other.addr}'")
     assert server_row(conn, other.addr)["STOP_TIME"] is None
+
+
+def test_happy_path_into_a_new_zone(fleet):
+    """BOOTSTRAP, ADD ZONE, START ZONE, a daemonised node via the shim, ADD SERVER, serving."""
+    cluster = fleet.start_cluster("127.0.1.169", zone="zone1")
+    conn = cluster.connect()
+    try:
+        execute(conn, "ALTER SYSTEM ADD ZONE 'zone2' REGION 'sys_region'")
+        execute(conn, "ALTER SYSTEM START ZONE 'zone2'")
+        target = fleet.start_spare("127.0.1.159", "zone2", cluster=cluster, daemon=True)
+        execute(conn, f"ALTER SYSTEM ADD SERVER '{target.addr}' ZONE 'zone2'")
+        assert server_row(conn, target.addr)["START_SERVICE_TIME"] is None
+        wait_until(lambda: server_row(conn, target.addr)["START_SERVICE_TIME"], 5)
+        assert rows(conn, "SELECT SVR_IP, ZONE FROM oceanbase.GV$OB_SERVERS ORDER BY SVR_IP") == [
+            ("127.0.1.159", "zone2"), ("127.0.1.169", "zone1")]
+        assert rows(conn, "SELECT COUNT(*) FROM oceanbase.emu_statements WHERE sql LIKE "
+                          "'ALTER SYSTEM ADD SERVER%'") == [(1,)]
+    finally:
+        conn.close()
+
+
+def test_later_nodes_use_the_recorded_lease(node, spare):
+    other = spare("127.0.1.158", env={"OBEMU_LEASE_S": "30", "OBEMU_DELETE_DELAY_S": "9"})
+    assert (other.runtime.node.lease_s, other.runtime.node.delete_delay_s) == (1.0, 0.3)

@@ -1,10 +1,14 @@
-"""§3: daemonising, pid file, log, binding, data dir, and stopping."""
+"""§3: daemonising, pid file, log, binding, data dir, and stopping.
+
+Each observer subprocess costs about 0.3 s to start, so one node serves several checks.
+"""
 from __future__ import annotations
 
 import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -12,15 +16,19 @@ import time
 import pymysql
 import pytest
 
-from obemu.admin import add_fault
+from obemu.config import write_config_bin
 from obemu.procutil import observer_pid, pid_alive
 from tests.obemu.helpers import rows, wait_until
 
 LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\] [A-Z]+ ")
 
 
-def test_daemon_mode(fleet):
-    node = fleet.start_node("127.0.1.140", daemon=True)
+def test_daemon_mode_home_and_data_dir_layout(fleet, tmp_path):
+    home = fleet.observer_home()
+    real_store = tmp_path / "elsewhere" / "data"
+    real_store.mkdir(parents=True)
+    (home / "store").symlink_to(real_store)
+    node = fleet.start_node("127.0.1.140", home=home, daemon=True)
     assert node.pid == observer_pid(node.home) and pid_alive(node.pid)
     assert os.getsid(node.pid) != os.getsid(0)
     assert os.readlink(f"/proc/{node.pid}/cwd") == str(node.home)
@@ -28,60 +36,44 @@ def test_daemon_mode(fleet):
     assert all(LOG_LINE.match(line) for line in log)
     assert any(line.endswith(f"INFO READY mysql=127.0.1.140:2881 rpc=127.0.1.140:2882 "
                              f"pid={node.pid}") for line in log)
-
-
-def test_foreground_mode_prints_ready(fleet):
-    node = fleet.start_node("127.0.1.141")
-    assert node.launch.popen is not None and node.launch.popen.poll() is None
-    assert observer_pid(node.home) == node.pid
-    output = node.launch.output.read_text()
-    assert f"READY mysql=127.0.1.141:2881 rpc=127.0.1.141:2882 pid={node.pid}" in output
-
-
-@pytest.mark.parametrize("ports", [(2881, 2882), (2883, 2882)])
-def test_busy_port_exits_non_zero(fleet, ports):
-    fleet.start_node("127.0.1.142")
-    home = fleet.observer_home()
-    result = subprocess.run(
-        [str(home / "bin" / "observer"), "-I", "127.0.1.142", "-p", str(ports[0]),
-         "-P", str(ports[1])], capture_output=True, text=True, timeout=20, cwd=home, check=False)
-    busy = ports[0] if ports[0] == 2881 else ports[1]
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
-        f"[ERROR] bind 127.0.1.142:{busy} failed: address already in use")
-    assert observer_pid(home) is None
-
-
-def test_binding_follows_local_ip(fleet):
-    fleet.start_node("127.0.1.143")
-    socket.create_connection(("127.0.1.143", 2881), timeout=2).close()
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.1.144", 2881), timeout=2).close()
-
-
-def test_devname_lo_binds_127_0_0_1(fleet):
-    home = fleet.observer_home()
-    node = fleet.start_node("127.0.0.1", home=home, mysql_port=29881, rpc_port=29882)
-    assert node.launch is not None
-    # the same flags but -i lo instead of -I: a second start must find 127.0.0.1 busy
-    result = subprocess.run([str(home / "bin" / "observer"), "-N", "-i", "lo", "-p", "29881",
-                             "-P", "29883"], capture_output=True, text=True, timeout=20,
-                            cwd=fleet.observer_home(), check=False)
-    assert result.stderr.strip() == "[ERROR] bind 127.0.0.1:29881 failed: address already in use"
-
-
-def test_data_dir_layout_follows_symlinks(fleet, tmp_path):
-    home = fleet.observer_home()
-    real_store = tmp_path / "elsewhere" / "data"
-    real_store.mkdir(parents=True)
-    (home / "store").symlink_to(real_store)
-    fleet.start_node("127.0.1.145", home=home)
     for name in ("sstable", "clog", "slog"):
         assert (real_store / name).is_dir()
     block_file = real_store / "sstable" / "block_file"
     assert block_file.is_file() and block_file.stat().st_size == 0
     assert (home / "etc" / "observer.config.bin").is_file()
-    assert {"run", "log", "etc", "bin", "lib"} <= {p.name for p in home.iterdir()}
+    assert {"run", "log", "etc", "bin", "lib", "store"} <= {p.name for p in home.iterdir()}
+
+
+def _launch(home, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(home / "bin" / "observer"), *argv], capture_output=True,
+                          text=True, timeout=20, cwd=home, check=False)
+
+
+def test_foreground_binding_busy_ports_and_sigint(fleet):
+    node = fleet.start_node("127.0.1.141")
+    assert node.launch.popen.poll() is None and observer_pid(node.home) == node.pid
+    output = node.launch.output.read_text()
+    assert f"READY mysql=127.0.1.141:2881 rpc=127.0.1.141:2882 pid={node.pid}" in output
+    socket.create_connection(("127.0.1.141", 2881), timeout=2).close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.1.144", 2881), timeout=2).close()
+    home = fleet.observer_home()
+    for ports, busy in (((2881, 2882), 2881), ((2883, 2882), 2882)):
+        result = _launch(home, "-I", "127.0.1.141", "-p", str(ports[0]), "-P", str(ports[1]))
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            f"[ERROR] bind 127.0.1.141:{busy} failed: address already in use")
+    assert observer_pid(home) is None
+    os.kill(node.pid, signal.SIGINT)
+    assert node.launch.popen.wait(5) == 0
+    assert observer_pid(node.home) is None
+
+
+def test_devname_lo_binds_127_0_0_1(fleet):
+    node = fleet.start_node("127.0.0.1", mysql_port=29881, rpc_port=29882)
+    result = _launch(fleet.observer_home(), "-N", "-i", "lo", "-p", "29881", "-P", "29883")
+    assert result.stderr.strip() == "[ERROR] bind 127.0.0.1:29881 failed: address already in use"
+    assert node.launch.popen.poll() is None
 
 
 def _hanging_query(node, results: list) -> None:
@@ -111,41 +103,64 @@ def test_sigterm_stops_within_2s_and_clients_get_3169(fleet):
     assert observer_pid(node.home) is None
 
 
-def test_sigkill_leaves_the_pid_file(fleet):
-    node = fleet.start_node("127.0.1.147", daemon=True)
-    os.kill(node.pid, signal.SIGKILL)
-    wait_until(lambda: not pid_alive(node.pid))
-    assert observer_pid(node.home) == node.pid
+def test_home_of_another_cluster_is_not_empty(fleet, conn, node):
+    home = fleet.observer_home()
+    (home / "etc").mkdir()
+    write_config_bin(home, {"cluster": "elsewhere", "cluster_id": "9"})
+    spare = fleet.start_spare("127.0.1.149", "zone1", home=home, cluster_id=1,
+                              state_path=node.state_path)
+    with pytest.raises(pymysql.MySQLError) as caught:
+        rows(conn, f"ALTER SYSTEM ADD SERVER '{spare.addr}'")
+    assert caught.value.args == (4179, f"add non-empty server {spare.addr} not allowed")
 
 
-def test_home_of_another_cluster_is_not_empty(fleet):
-    cluster = fleet.start_cluster("127.0.1.148", zone="zone1")
-    foreign = fleet.start_node("127.0.1.149", cluster="elsewhere", cluster_id=9,
-                               state_path=fleet.base_dir / "elsewhere.sqlite")
-    assert stop_and_wait(foreign.pid)
-    spare = fleet.start_spare("127.0.1.149", "zone1", cluster=cluster, home=foreign.home)
-    conn = cluster.connect()
+def _registered(state) -> str:
     try:
-        with pytest.raises(pymysql.MySQLError) as caught:
-            rows(conn, f"ALTER SYSTEM ADD SERVER '{spare.addr}'")
-        assert caught.value.args == (4179, f"add non-empty server {spare.addr} not allowed")
+        conn = sqlite3.connect(f"file:{state}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return ""
+    try:
+        return str(conn.execute("SELECT group_concat(ip) FROM emu_procs").fetchall())
+    except sqlite3.Error:
+        return ""
     finally:
         conn.close()
 
 
-def stop_and_wait(pid: int) -> bool:
-    os.kill(pid, signal.SIGTERM)
-    return bool(wait_until(lambda: not pid_alive(pid)))
-
-
-def test_crash_on_start_from_table_under_nodaemon(fleet):
-    state = fleet.state_path("obcluster", 1)
-    add_fault(state, "127.0.1.150:2882", "crash_on_start")
+def test_start_delay_refuses_connections_until_listening(fleet):
     home = fleet.observer_home()
-    result = subprocess.run(
-        [str(home / "bin" / "observer"), "-N", "-I", "127.0.1.150", "-p", "2881", "-P", "2882"],
-        capture_output=True, text=True, timeout=20, cwd=home, check=False,
-        env={**os.environ, **fleet.node_env(state, None)})
-    assert result.returncode == 134
-    assert "[ERROR] observer start failed" in result.stderr
-    assert observer_pid(home) is not None
+    state = fleet.state_path("obcluster", 1)
+    env = {**os.environ, **fleet.node_env(state, {"OBEMU_START_DELAY_S": "0.6"})}
+    popen = subprocess.Popen([str(home / "bin" / "observer"), "-N", "-I", "127.0.1.152"],
+                             cwd=home, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: "127.0.1.152" in _registered(state), 5)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.1.152", 2881), timeout=2).close()
+        assert popen.stdout.readline().startswith("READY mysql=127.0.1.152:2881")
+        socket.create_connection(("127.0.1.152", 2881), timeout=2).close()
+    finally:
+        popen.terminate()
+        popen.wait(5)
+        popen.stdout.close()
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+def test_ipv6_with_dash_6(fleet):
+    node = fleet.start_node("::1", mysql_port=29991, rpc_port=29992, extra_args=["-6"])
+    conn = node.connect()
+    try:
+        rows(conn, "ALTER SYSTEM BOOTSTRAP ZONE 'zone1' SERVER '[::1]:29992'")
+        assert rows(conn, "SELECT SVR_IP, SVR_PORT FROM oceanbase.DBA_OB_SERVERS") == [
+            ("::1", 29992)]
+    finally:
+        conn.close()

@@ -178,3 +178,16 @@ def test_statements_are_recorded_with_node_and_code(conn, node):
                           "WHERE sql LIKE 'ALTER SYSTEM ADD ZONE%' ORDER BY id")
     assert recorded == [(node.addr, "ALTER SYSTEM ADD ZONE 'zone1'", 4017),
                         (node.addr, "ALTER SYSTEM ADD ZONE 'zone6'", 0)]
+
+
+def test_obemu_version_changes_every_version_string(fleet):
+    node = fleet.observer("127.0.1.106", cluster="v", env={"OBEMU_VERSION": "4.3.0.1"})
+    conn = node.connect()
+    try:
+        assert rows(conn, "SELECT ob_version(), version()") == [
+            ("4.3.0.1", "5.7.25-OceanBase_CE-v4.3.0.1")]
+        execute(conn, f"ALTER SYSTEM BOOTSTRAP ZONE 'zone1' SERVER '{node.addr}'")
+        (build,), = rows(conn, "SELECT BUILD_VERSION FROM oceanbase.DBA_OB_SERVERS")
+        assert build.startswith("4.3.0.1_")
+    finally:
+        conn.close()

@@ -14,7 +14,8 @@ from obemu.testing import Fleet, Observer
 from tests.obemu.helpers import rows, wait_until
 
 
-def test_start_cluster_handle(fleet):
+def test_start_cluster_handle_and_teardown_of_what_the_product_launched(tmp_path):
+    fleet = Fleet(tmp_path / "f", env={"OBEMU_LEASE_S": "1"})
     cluster = fleet.start_cluster("127.0.1.210", zone="za", cluster="handle", cluster_id=5,
                                   root_password="pw")
     assert (cluster.ip, cluster.mysql_port, cluster.rpc_port) == ("127.0.1.210", 2881, 2882)
@@ -30,15 +31,10 @@ def test_start_cluster_handle(fleet):
                           "oceanbase.DBA_OB_SERVERS") == [("127.0.1.210", 1)]
     finally:
         conn.close()
-
-
-def test_teardown_stops_what_the_product_launched_and_deletes_state(tmp_path):
-    fleet = Fleet(tmp_path / "f", env={"OBEMU_LEASE_S": "1"})
-    cluster = fleet.start_cluster("127.0.1.211")
     home = fleet.observer_home()
-    launched = subprocess.run([str(home / "bin" / "observer"), "-I", "127.0.1.212", "-z", "zone1"],
-                              cwd=home, env={**os.environ, **cluster.env}, timeout=20,
-                              capture_output=True, check=False)
+    launched = subprocess.run([str(home / "bin" / "observer"), "-I", "127.0.1.212", "-z", "za",
+                               "-n", "handle", "-c", "5"], cwd=home, timeout=20,
+                              env={**os.environ, **cluster.env}, capture_output=True, check=False)
     assert launched.returncode == 0
     product_pid = observer_pid(home)
     wait_until(lambda: pid_alive(product_pid))
