@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from app.observer import pid_alive
+
 log = logging.getLogger(__name__)
 
 LISTEN_FD = 3
@@ -65,16 +67,6 @@ def bind_listener(ip: str, port: int, backlog: int = 2048) -> socket.socket:
     return sock
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def write_pid_file(path: str) -> None:
     """Record our pid; refuse when a live `obscale serve` already owns the file."""
     pid_path = Path(path)
@@ -82,7 +74,7 @@ def write_pid_file(path: str) -> None:
         other = int(pid_path.read_text().strip() or 0)
     except (OSError, ValueError):
         other = 0
-    if other and other != os.getpid() and _pid_alive(other) and _is_serve(other):
+    if other and other != os.getpid() and pid_alive(other) and _is_serve(other):
         raise ServeError(f"obscale serve is already running for this home (pid {other})")
     tmp = pid_path.with_suffix(".tmp")
     tmp.write_text(f"{os.getpid()}\n")
