@@ -33,6 +33,7 @@ def prepare_consumer(config: Mapping[str, Any]) -> dict[str, Any]:
     from app.dag.settings import configure_engine
     from app.db import connection, init_db
     from app.migrate import run_migrations
+    from app.security import keystore
 
     settings = configure_engine(load_config(config))
     configure_queue(settings["QUEUE_DATABASE"])
@@ -40,6 +41,8 @@ def prepare_consumer(config: Mapping[str, Any]) -> dict[str, Any]:
     importlib.import_module("app.tasks")
     importlib.import_module("app.tasks.heartbeat")
     load_template_modules(settings.get("TEMPLATE_MODULES"))
+    # Scale-out stages decrypt the stored root password with the agent's own key.
+    keystore.open_keystore(settings["KEY_FILE"], int(settings["RSA_KEY_BITS"]))
     with connection():
         run_migrations()
         recovery.sweep(eager=True, config=settings)

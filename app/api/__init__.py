@@ -11,4 +11,7 @@ def BLUEPRINTS():  # noqa: N802 - reads like the constant it stands for
     from app.api import task
 
     blueprints += [task.bp]
+    from app.api import ob, rpc
+
+    blueprints += [ob.bp, rpc.bp]
     return blueprints

@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from app import agent
+from app.dag import engine
+from app.dag.dto import generic_id
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE
 from app.scaleout import peer, prechecks, rules
 from app.scaleout.service import (ScaleOutRequest, check_versions, cluster_probe, existing_dag_for,
                                   my_address, request_fingerprint, require_identity, target_info)
 from app.scaleout.templates import CLUSTER_SCALE_OUT
-from app.dag import engine
 
 result = prechecks.result
 
@@ -28,7 +29,7 @@ def _lock_entry() -> dict[str, str]:
     holder = engine.find_lock_holder("cluster")
     if holder is None:
         return result("cluster_lock", prechecks.PASS, "free", "no maintenance DAG")
-    return result("cluster_lock", prechecks.WARN, f"held by DAG {engine.generic_id_of(holder)} "
+    return result("cluster_lock", prechecks.WARN, f"held by DAG {generic_id(holder, holder.id)} "
                   f"'{holder.name}' ({holder.state})", "no maintenance DAG",
                   "wait for it to finish, or retry/roll it back")
 

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from app import agent
 from app.dag import engine
+from app.dag.dto import generic_id
 from app.errors import ApiError
 from app.models import IDENTITY_SINGLE
 from app.scaleout import membership, peer, prechecks, rules
@@ -41,7 +42,7 @@ def _refuse_busy(holder, config: Mapping[str, Any]) -> ApiError:
     if holder is None:
         return ApiError("Agent.UnderMaintenance", f"{me} is under maintenance")
     return ApiError("Agent.UnderMaintenanceDag",
-                    f"{me} is under maintenance by DAG [{engine.generic_id_of(holder)}:{holder.name}]")
+                    f"{me} is under maintenance by DAG [{generic_id(holder, holder.id)}:{holder.name}]")
 
 
 def _check_body(body: Mapping[str, Any], config: Mapping[str, Any]) -> None:

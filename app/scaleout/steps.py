@@ -8,7 +8,7 @@ from app.agent import get_root_password
 from app.dag.template import TaskFailed, Wait
 from app.models import AgentState
 from app.ob.connection import session
-from app.ob.errors import ObAuthError, ObError, ObTransientError
+from app.ob.errors import OB_RPC_CONNECT_ERROR, OB_TIMEOUT, ObAuthError, ObError, ObTransientError
 from app.scaleout import peer
 
 
@@ -27,12 +27,20 @@ def local_ob(ctx) -> Iterator[Any]:
         with session(ctx.config["IP"], port, get_root_password() or "", ctx.config) as conn:
             yield conn
     except ObTransientError as exc:
-        wait(ctx, f"ob-transient:{exc.code}", f"waiting: OceanBase at {ctx.config['IP']}:{port} "
-             f"unreachable ({exc})")
+        wait(ctx, f"ob-transient:{exc.code}", transient_reason(exc, f"{ctx.config['IP']}:{port}"))
     except ObAuthError:
         raise TaskFailed("OceanBase refused the stored root@sys password (1045)") from None
     except ObError as exc:
         raise TaskFailed(f"MySQL error {exc}") from None
+
+
+def transient_reason(exc: ObTransientError, where: str) -> str:
+    """Plain words for an error worth waiting out."""
+    if exc.code == OB_RPC_CONNECT_ERROR:
+        return f"waiting: OceanBase cannot reach the new server over RPC ({exc.text})"
+    if exc.code == OB_TIMEOUT:
+        return f"waiting: OceanBase timed out ({exc.text})"
+    return f"waiting: OceanBase at {where} is unreachable ({exc})"
 
 
 @contextlib.contextmanager

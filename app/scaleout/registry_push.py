@@ -1,0 +1,37 @@
+"""After a scale-out succeeds, tell every other registered agent about the new one."""
+from __future__ import annotations
+
+import logging
+
+from app import agent
+from app.dag.models import Dag
+from app.dag.settings import engine_settings
+from app.db import connection
+from app.models import RegistryAgent
+from app.scaleout import peer
+
+log = logging.getLogger(__name__)
+
+
+def push_new_agent(dag_id: int) -> int:
+    """POST the new agent's row to every other agent of the registry; returns how many took it."""
+    config = engine_settings()
+    with connection():
+        new = Dag.get_by_id(dag_id).context_dict()["agentInfo"]
+        rows = list(RegistryAgent.select())
+    me = (config["IP"], int(config["PORT"]))
+    new_row = next((r for r in rows if (r.ip, r.port) == (new["ip"], int(new["port"]))), None)
+    if new_row is None:
+        return 0
+    sent = 0
+    for row in rows:
+        if (row.ip, row.port) in (me, (new_row.ip, new_row.port)):
+            continue
+        try:
+            peer.call({"ip": row.ip, "port": row.port}, config, "POST", "/rpc/v1/agent/registry",
+                      agent.get_root_password() or "", body=new_row.to_dict())
+            sent += 1
+        except (peer.PeerError, peer.PeerUnavailable) as exc:
+            log.warning("could not tell %s:%s about new agent %s:%s: %s", row.ip, row.port,
+                        new_row.ip, new_row.port, exc)
+    return sent

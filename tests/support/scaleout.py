@@ -1,0 +1,103 @@
+"""A real scale-out setup: an obemu cluster, its coordinator agent, and SINGLE target agents.
+
+Every process is a real subprocess on its own loopback address; teardown stops them by pid.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from obemu.testing import ClusterHandle, Fleet
+from tests.support.agents import AgentHandle, obscale_command, start_serve, stop_serve
+
+ROOT_PASSWORD = "Root-pw_1"
+# Fast, but with the same relations between budgets as the defaults.
+FAST_SETTINGS = {
+    "OBSCALE_SCALE_OUT_POLL_INTERVAL_S": "0.2",
+    "OBSCALE_OB_CONNECT_TIMEOUT_S": "2",
+    "OBSCALE_OB_READ_TIMEOUT_S": "5",
+    "OBSCALE_AGENT_HTTP_TIMEOUT_S": "5",
+    "OBSCALE_OBSERVER_STOP_TIMEOUT_S": "10",
+}
+
+
+@dataclass
+class ScaleOutSetup:
+    fleet: Fleet
+    cluster: ClusterHandle
+    coordinator: AgentHandle
+    env: dict[str, str]
+    targets: dict[str, AgentHandle] = field(default_factory=dict)
+
+    def add_target(self, ip: str, extra_env: Mapping[str, str] | None = None) -> AgentHandle:
+        """A SINGLE agent on `ip` whose home holds the obemu shim."""
+        home = self.fleet.observer_home(self.fleet.base_dir / f"target-{ip}")
+        handle = start_serve(ip, home, env={**self.env, **(extra_env or {})})
+        self.targets[ip] = handle
+        return handle
+
+    def sql(self, statement: str, args=None) -> list[tuple]:
+        """Run a query on the cluster as root@sys."""
+        conn = self.cluster.connect()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(statement, args)
+                return list(cursor.fetchall())
+        finally:
+            conn.close()
+
+    def server_row(self, ip: str, rpc_port: int = 2882):
+        rows = self.sql("SELECT ZONE, STATUS, START_SERVICE_TIME, STOP_TIME FROM "
+                        "oceanbase.DBA_OB_SERVERS WHERE SVR_IP = %s AND SVR_PORT = %s", (ip, rpc_port))
+        return rows[0] if rows else None
+
+    def zone_status(self, zone: str):
+        rows = self.sql("SELECT STATUS FROM oceanbase.DBA_OB_ZONES WHERE ZONE = %s", (zone,))
+        return rows[0][0] if rows else None
+
+    def statements(self, pattern: str) -> list[tuple]:
+        """(sql, code) of the ALTER statements obemu recorded that contain `pattern`."""
+        conn = sqlite3.connect(str(self.cluster.state_path))
+        try:
+            return conn.execute("SELECT sql, code FROM emu_statements WHERE sql LIKE ? "
+                                "ORDER BY id", (f"%{pattern}%",)).fetchall()
+        finally:
+            conn.close()
+
+
+def takeover(home: Path, ip: str, env: Mapping[str, str]) -> subprocess.CompletedProcess:
+    """`obscale takeover` as an operator runs it (password from the environment)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OBSCALE_")}
+    full_env.update(env)
+    full_env["TAKEOVER_ROOT_PASSWORD"] = ROOT_PASSWORD
+    return subprocess.run(obscale_command() + ["takeover", "--home", str(home), "--ip", ip,
+                                               "--port", "2886", "--root-password-env",
+                                               "TAKEOVER_ROOT_PASSWORD"],
+                          env=full_env, capture_output=True, text=True, timeout=60, check=False)
+
+
+@contextlib.contextmanager
+def scale_out_setup(base_dir: Path, coordinator_ip: str,
+                    extra_env: Mapping[str, str] | None = None) -> Iterator[ScaleOutSetup]:
+    """A one-node cluster on `coordinator_ip` taken over by its agent; add targets inside."""
+    fleet = Fleet(base_dir)
+    setup: ScaleOutSetup | None = None
+    try:
+        cluster = fleet.start_cluster(coordinator_ip, root_password=ROOT_PASSWORD, zone="zone1",
+                                      cluster="obdemo", cluster_id=7)
+        env = {**FAST_SETTINGS, **cluster.env, **(extra_env or {})}
+        result = takeover(cluster.home, coordinator_ip, env)
+        assert result.returncode == 0, result.stderr
+        setup = ScaleOutSetup(fleet, cluster, start_serve(coordinator_ip, cluster.home, env=env), env)
+        yield setup
+    finally:
+        agents = [setup.coordinator, *setup.targets.values()] if setup else []
+        for handle in agents:
+            with contextlib.suppress(Exception):
+                stop_serve(handle, check=False)
+        fleet.teardown()
