@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from app.dag.ids import encode_cluster, encode_local
-from app.dag.models import (FAILED, PASS, ROLLBACK, SUCCEED, Dag, DagNode, SubTask,
-                            SubTaskLog)
+from app.dag.models import PASS, ROLLBACK, SUCCEED, Dag, DagNode, SubTask, SubTaskLog
 from app.dag.settings import engine_settings
 from app.dag.template import SCOPE_CLUSTER
 
@@ -133,7 +132,3 @@ def log_dto(entry: SubTaskLog) -> dict[str, Any]:
             "create_time": format_time(entry.create_time),
             "update_time": format_time(entry.update_time)}
 
-
-def failed(dag: Dag) -> bool:
-    """True when the DAG is FAILED (helper for list filters)."""
-    return dag.state == FAILED

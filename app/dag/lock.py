@@ -51,11 +51,12 @@ def release(scope: str, dag_id: int) -> bool:
 
 
 def holder(scope: str) -> Dag | None:
-    """The DAG holding the scope's lock, or None when it is free."""
+    """The DAG holding the scope's lock, or None when it is free (or orphaned)."""
     row = MaintenanceLock.get_or_none(MaintenanceLock.scope == scope)
     if row is None or row.dag_id is None:
         return None
-    return Dag.get_or_none(Dag.id == row.dag_id)
+    dag = Dag.get_or_none(Dag.id == row.dag_id)
+    return None if _orphaned(dag) else dag
 
 
 def heal_orphans() -> list[int]:

@@ -32,26 +32,32 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-class Dag(BaseModel):
-    """One DAG run. `params` is the creation input (fixed); `context` grows as stages write."""
+class _Status(BaseModel):
+    """The state, operator and times every DAG, node and sub-task shows on the wire."""
 
     id = AutoField()
     name = CharField()
+    state = CharField()
+    operator = CharField()
+    start_time = FloatField(null=True)
+    end_time = FloatField(null=True)
+
+
+class Dag(_Status):
+    """One DAG run. `params` is the creation input (fixed); `context` grows as stages write."""
+
     scope = CharField()
     stage = IntegerField(default=1)
     max_stage = IntegerField()
     maintenance_type = IntegerField()
     maintenance_key = CharField(default="")
     state = CharField(index=True)
-    operator = CharField()
     mode = CharField(default=MODE_EXECUTE)
     cancel_requested = BooleanField(default=False)
     propagate_pending = CharField(null=True)
     params = TextField()
     context = TextField()
     lock_key = CharField(null=True)
-    start_time = FloatField(null=True)
-    end_time = FloatField(null=True)
     created_at = FloatField(default=time.time)
     updated_at = FloatField(default=time.time)
 
@@ -72,34 +78,22 @@ class Dag(BaseModel):
         return json.loads(self.params)
 
 
-class DagNode(BaseModel):
+class DagNode(_Status):
     """One stage of a DAG; `seq` is its 1-based stage number."""
 
-    id = AutoField()
     dag = ForeignKeyField(Dag, backref="nodes", index=False)
     seq = IntegerField()
-    name = CharField()
-    state = CharField()
-    operator = CharField()
-    start_time = FloatField(null=True)
-    end_time = FloatField(null=True)
 
     class Meta:
         indexes = ((("dag", "seq"), True),)
 
 
-class SubTask(BaseModel):
+class SubTask(_Status):
     """One task of a node, with its claim (lease), wait clock and private durable data."""
 
-    id = AutoField()
     dag = ForeignKeyField(Dag, backref="sub_tasks", index=True)
     node = ForeignKeyField(DagNode, backref="sub_tasks", index=False)
     seq = IntegerField()
-    name = CharField()
-    state = CharField()
-    operator = CharField()
-    start_time = FloatField(null=True)
-    end_time = FloatField(null=True)
     execute_times = IntegerField(default=0)
     check_seq = IntegerField(default=0)
     claim_owner = CharField(null=True)

@@ -65,6 +65,16 @@ def _first_lacking(nodes: list[DagNode], flag: str, only_unfinished: bool = Fals
     return None
 
 
+def _already(dag: Dag, operator: str, suffix: str, message: str) -> bool:
+    """Not FAILED: True for the idempotent repeat (the DAG already runs under `operator`),
+    otherwise the refusal. FAILED: False (go ahead)."""
+    if dag.state == FAILED:
+        return False
+    if dag.operator == operator:
+        return True
+    raise _refuse(suffix, message)
+
+
 def _reset_times(dag: Dag, now: float) -> None:
     dag.start_time = dag.end_time = None
     dag.cancel_requested = False
@@ -72,10 +82,8 @@ def _reset_times(dag: Dag, now: float) -> None:
 
 
 def _retry(dag: Dag, now: float) -> Effect:
-    if dag.state != FAILED:
-        if dag.operator == RUN:
-            return NO_CHANGE
-        raise _refuse("RetryNotFailedDag", "Failed to set DAG retry: DAG state is not failed")
+    if _already(dag, RUN, "RetryNotFailedDag", "Failed to set DAG retry: DAG state is not failed"):
+        return NO_CHANGE
     node = node_at(dag)
     if dag.mode != MODE_EXECUTE or _first_lacking([node], "can_retry"):
         raise _refuse("RetryNotAllowed", f"Failed to set DAG retry: node {node.name} cannot retry")
@@ -95,10 +103,9 @@ def _rolled_back(row: DagNode | SubTask) -> bool:
 
 
 def _rollback(dag: Dag, now: float) -> Effect:
-    if dag.state != FAILED:
-        if dag.operator == ROLLBACK:
-            return NO_CHANGE
-        raise _refuse("RollbackNotFailedDag", "Failed to set DAG rollback: DAG state is not failed")
+    if _already(dag, ROLLBACK, "RollbackNotFailedDag",
+                "Failed to set DAG rollback: DAG state is not failed"):
+        return NO_CHANGE
     nodes = _nodes_up_to_stage(dag)
     lacking = _first_lacking(nodes, "can_rollback")
     if lacking:
@@ -147,10 +154,8 @@ def _pass_rows(node: DagNode, now: float) -> None:
 
 
 def _pass(dag: Dag, now: float) -> Effect:
-    if dag.state != FAILED:
-        if dag.state == SUCCEED and dag.operator == PASS:
-            return NO_CHANGE
-        raise _refuse("PassNotFailedDag", "Failed to pass DAG: DAG is not failed")
+    if _already(dag, PASS, "PassNotFailedDag", "Failed to pass DAG: DAG is not failed"):
+        return NO_CHANGE  # PASS is only ever the operator of a SUCCEED DAG
     unfinished = list(DagNode.select().where((DagNode.dag == dag.id) & (DagNode.state != SUCCEED))
                       .order_by(DagNode.seq))
     lacking = _first_lacking(unfinished, "can_pass", only_unfinished=True)

@@ -38,22 +38,23 @@ def dag_by_generic_id(raw: str) -> Dag:
     return _dag_in_scope(dag_id, scope)
 
 
+def _row_by_generic_id(model: type[DagNode] | type[SubTask], raw: str,
+                       kind: str) -> tuple[Dag, DagNode | SubTask]:
+    scope, row_id = _scope_of(raw, kind)
+    row = model.get_or_none(model.id == row_id)
+    if row is None:
+        raise not_found()
+    return _dag_in_scope(row.dag_id, scope), row
+
+
 def node_by_generic_id(raw: str) -> tuple[Dag, DagNode]:
     """The node a generic id names, with its DAG."""
-    scope, node_id = _scope_of(raw, "node")
-    node = DagNode.get_or_none(DagNode.id == node_id)
-    if node is None:
-        raise not_found()
-    return _dag_in_scope(node.dag_id, scope), node
+    return _row_by_generic_id(DagNode, raw, "node")
 
 
 def sub_task_by_generic_id(raw: str) -> tuple[Dag, SubTask]:
     """The sub-task a generic id names, with its DAG."""
-    scope, sub_task_id = _scope_of(raw, "sub task")
-    sub_task = SubTask.get_or_none(SubTask.id == sub_task_id)
-    if sub_task is None:
-        raise not_found()
-    return _dag_in_scope(sub_task.dag_id, scope), sub_task
+    return _row_by_generic_id(SubTask, raw, "sub task")
 
 
 def sub_task_logs(sub_task: SubTask) -> list[SubTaskLog]:

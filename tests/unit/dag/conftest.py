@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -123,16 +122,6 @@ def sub_tasks(dag: Dag) -> list[SubTask]:
 def last_log(sub_task: SubTask) -> str:
     return (SubTaskLog.select().where(SubTaskLog.sub_task == sub_task.id)
             .order_by(SubTaskLog.id.desc()).first().log_content)
-
-
-def wait_until(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 class ManualQueue:
