@@ -61,7 +61,7 @@ def _looks_like_observer(pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    return b"obemu" in cmdline or b"observer" in cmdline
+    return any(mark in cmdline for mark in (b"obemu-observer", b"obemu.observer", b"bin/observer"))
 
 
 def _read(path: Path) -> str:
@@ -139,8 +139,9 @@ def stop_pids(pids: Iterable[int], launches: Iterable[Launch] = (),
               timeout: float = STOP_TIMEOUT_S) -> list[int]:
     """SIGTERM, wait up to `timeout`, SIGKILL what is left; returns the pids that needed KILL."""
     popens = {launch.pid: launch.popen for launch in launches if launch.popen is not None}
+    own = {os.getpid(), os.getppid()}
     targets = [pid for pid in dict.fromkeys(pids)
-               if pid in popens or _looks_like_observer(pid)]
+               if pid not in own and (pid in popens or _looks_like_observer(pid))]
     targets = [pid for pid in targets if pid_alive(pid, popens.get(pid))]
     _signal(targets, signal.SIGTERM)
     stubborn = _wait_gone(targets, popens, timeout)

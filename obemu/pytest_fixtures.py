@@ -11,6 +11,8 @@ import pytest
 
 from obemu.testing import ClusterHandle, Fleet
 
+__all__ = ["obemu_cluster", "obemu_fleet", "obemu_home"]
+
 
 @pytest.fixture
 def obemu_fleet(tmp_path: Path) -> Iterator[Fleet]:

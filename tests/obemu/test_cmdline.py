@@ -10,6 +10,7 @@ import time
 import pytest
 
 from obemu.config import read_config_bin
+from obemu.observer import main
 from obemu.testing import observer_binary
 from tests.obemu.helpers import rows
 
@@ -19,17 +20,33 @@ def run_observer(*argv: str, env: dict | None = None, cwd=None) -> subprocess.Co
                           env={**os.environ, **(env or {})}, cwd=cwd, check=False)
 
 
+def in_process(argv: list[str]) -> int:
+    """observer.main() in this process (as the console script runs it), exit code returned."""
+    try:
+        return main(argv)
+    except SystemExit as done:
+        return int(done.code or 0)
+
+
+def test_the_binary_exits_1_on_an_unknown_option_and_a_bad_value():
+    unknown = run_observer("-x")
+    assert unknown.returncode == 1
+    assert unknown.stderr.splitlines()[0] == "observer: invalid option -- 'x'"
+    bad = run_observer("-N", "-p", "80")
+    assert (bad.returncode, bad.stderr) == (1, "[ERROR] invalid argument: -p 80\n")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["-x"], "observer: invalid option -- 'x'"),
     (["--foo"], "observer: unrecognized option '--foo'"),
     (["-p"], "observer: option requires an argument -- 'p'"),
     (["--nodaemon=1"], "observer: option '--nodaemon' doesn't allow an argument"),
 ])
-def test_unknown_options_exit_1_with_getopt_message(argv, message):
-    result = run_observer(*argv)
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == message
-    assert "Usage: observer" in result.stderr
+def test_unknown_options_exit_1_with_getopt_message(argv, message, capsys):
+    assert in_process(argv) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.splitlines()[0] == message
+    assert "Usage: observer" in stderr
 
 
 @pytest.mark.parametrize("argv", [
@@ -37,17 +54,16 @@ def test_unknown_options_exit_1_with_getopt_message(argv, message):
     ["--cluster_id", "4294967296"], ["-o", "memory_limit"], ["-o", "Bad=1"], ["-o", "a=1,,b=2"],
     ["-I", "not-an-ip"], ["-I", "::1"],
 ])
-def test_bad_values_exit_1(argv):
-    result = run_observer("-N", *argv)
-    assert result.returncode == 1
-    assert result.stderr.strip() == f"[ERROR] invalid argument: {argv[0]} {argv[1]}"
+def test_bad_values_exit_1(argv, capsys):
+    assert in_process(["-N", *argv]) == 1
+    assert capsys.readouterr().err.strip() == f"[ERROR] invalid argument: {argv[0]} {argv[1]}"
 
 
 @pytest.mark.parametrize("argv", [[], ["-i", "nosuchdev0"]])
-def test_no_bind_address_exits_1(argv):
-    result = run_observer("-N", *argv)
-    assert result.returncode == 1
-    assert result.stderr.strip() == "[ERROR] local_ip or devname required"
+def test_no_bind_address_exits_1(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert in_process(["-N", *argv]) == 1
+    assert capsys.readouterr().err.strip() == "[ERROR] local_ip or devname required"
 
 
 def test_version_block_is_fast_and_parseable():
@@ -71,9 +87,9 @@ def test_version_and_help_do_not_import_mysql_mimic_or_sqlglot():
     assert result.stdout.strip() == "(0, 0) False False"
 
 
-def test_help_prints_usage_on_stdout():
-    result = run_observer("--help")
-    assert result.returncode == 0 and result.stdout.startswith("Usage: observer")
+def test_help_prints_usage_on_stdout(capsys):
+    assert in_process(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("Usage: observer")
 
 
 def test_every_long_flag_is_accepted_and_recorded(fleet):

