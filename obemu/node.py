@@ -122,8 +122,12 @@ class Node:
 
     def select(self, statement: str, cluster_view: bool) -> tuple[list, list[str]]:
         """Run a SELECT on SQLite as sent; time text becomes datetime for mysql-mimic."""
-        if cluster_view:
-            self.refresh()
+        try:
+            if cluster_view:
+                self.refresh()
+        except sqlite3.OperationalError:
+            logger.exception("liveness refresh failed")
+            raise ob_error(4012) from None
         try:
             cursor = self.store.conn.execute(statement)
             rows = cursor.fetchall()
@@ -144,7 +148,11 @@ class Node:
             await self._probe(command.addrs)
         elif command.action == "bootstrap":
             await self._probe([(ip, port) for _, _, ip, port in command.groups])
-        EXECUTORS[command.action](self.store, command)
+        try:
+            EXECUTORS[command.action](self.store, command)
+        except sqlite3.OperationalError:
+            logger.exception("state write failed: %s", mask_secrets(statement))
+            raise ob_error(4012) from None
 
     def record(self, statement: str, code: int, message: str) -> None:
         """Keep every ALTER statement (password masked) with its result in emu_statements."""
