@@ -1,0 +1,160 @@
+"""POST /api/v1/ob/scale_out refusals, each with its status and errCode, changing nothing;
+the maintenance lock, the idempotent resubmit, CANCEL and PASS."""
+from __future__ import annotations
+
+import pytest
+from obshell import ClientV1
+from obshell.auth.password import PasswordAuth
+from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
+
+from tests.integration.helpers import db_snapshot, error_of
+from tests.integration.test_scale_out_faults import obemu
+from tests.support import v2
+from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
+
+pytestmark = pytest.mark.integration
+COORDINATOR = "127.0.0.81"
+TARGET = "127.0.0.82"
+URI = "/api/v1/ob/scale_out"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    with scale_out_setup(tmp_path_factory.mktemp("scale-out-validation"), COORDINATOR) as running:
+        running.add_target(TARGET)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(setup):
+    return ClientV1(COORDINATOR, 2886, PasswordAuth(ROOT_PASSWORD))
+
+
+def post(setup, body) -> tuple:
+    resp = v2.send(setup.coordinator.base_url, "POST", URI, body=body, auth=ROOT_PASSWORD)
+    return resp
+
+
+def body(ip=TARGET, port=2886, zone="zone1", **configs):
+    return {"agentInfo": {"ip": ip, "port": port}, "zone": zone,
+            "obConfigs": {"mysql_port": "2881", "rpc_port": "2882", **configs}}
+
+
+BIND_CASES = [
+    ({"agentInfo": {"ip": TARGET, "port": 2886}, "obConfigs": {}}, "zone", "required"),
+    ({**body(), "agentInfo": {"ip": TARGET, "port": "2886"}}, "agentInfo.port", "type"),
+    ({**body(), "agentInfo": {"ip": TARGET, "port": True}}, "agentInfo.port", "type"),
+    ({**body(), "obConfigs": None}, "obConfigs", "null"),
+    ({**body(), "obConfigs": {"mysql_port": True}}, "obConfigs.mysql_port", "type"),
+    ({**body(), "obConfigs": {"memory_limit": None}}, "obConfigs.memory_limit", "null"),
+    ({**body(), "obConfigs": {"x": [1]}}, "obConfigs.x", "type"),
+    ({**body(), "zone": ""}, "zone", "required"),
+    ([1, 2], "", "json"),
+]
+
+
+@pytest.mark.parametrize("payload,field,tag", BIND_CASES)
+def test_body_binding_errors(setup, payload, field, tag):
+    before = db_snapshot(setup.coordinator)
+    resp = post(setup, payload)
+    assert error_of(resp)[:2] == (400, "Common.BindJsonFailed")
+    sub = resp.json()["error"]["subErrors"]
+    assert {"field": field, "tag": tag} in [{"field": s["field"], "tag": s["tag"]} for s in sub]
+    assert db_snapshot(setup.coordinator) == before
+
+
+RULE_CASES = [
+    (body(ip="host.example"), 400, "Common.InvalidIp", "'host.example' is not a valid IP address"),
+    (body(port=70000), 400, "Common.InvalidPort", "The port '70000' is invalid"),
+    (body(rpcPort="2883"), 400, "Common.IllegalArgument", "You cannot set both rpc_port and rpcPort"),
+    (body(zone="bad zone"), 400, "Common.IllegalArgument", "zone 'bad zone'"),
+    (body(**{"Bad-Key": "1"}), 400, "Common.IllegalArgument", "config key 'Bad-Key'"),
+    (body(memory_limit="8G,x=1"), 400, "Common.IllegalArgument", "must not contain"),
+    (body(local_ip="10.0.0.1"), 400, "Common.IllegalArgument", "'local_ip' is set by the agent"),
+    ({**body(), "obConfigs": {"rpc_port": "80"}}, 400, "Common.InvalidPort", "The port '80' is invalid"),
+    ({**body(), "obConfigs": {"rpc_port": "2881", "mysql_port": "2881"}}, 400,
+     "Common.IllegalArgument", "both 2881"),
+    (body(memory_limit="lots"), 400, "Common.IllegalArgument", "memory_limit 'lots'"),
+    (body(data_dir="relative/dir"), 400, "Common.IllegalArgument", "data_dir 'relative/dir'"),
+    (body(ip=COORDINATOR), 400, "Agent.Identify.NotSupportOperation",
+     f"'{COORDINATOR}:2886' is 'CLUSTER AGENT', instead of 'SINGLE'"),
+    (body(ip="127.0.0.89"), 500, "Agent.RPC.RequestFailed",
+     "get 127.0.0.89:2886 status failed: Request [GET]/api/v1/info to 127.0.0.89:2886 failed"),
+]
+
+
+@pytest.mark.parametrize("payload,status,err_code,fragment", RULE_CASES)
+def test_request_rules(setup, payload, status, err_code, fragment):
+    before = db_snapshot(setup.coordinator)
+    resp = post(setup, payload)
+    assert error_of(resp)[:2] == (status, err_code)
+    assert fragment in resp.json()["error"]["message"]
+    assert db_snapshot(setup.coordinator) == before
+
+
+@pytest.mark.parametrize("ip,env,err_code", [
+    ("127.0.0.83", {"OBEMU_VERSION": "4.2.5.0"}, "Agent.OB.Version.Inconsistent"),
+    ("127.0.0.84", {"OBSCALE_AGENT_VERSION": "4.2.6.0"}, "OB.Cluster.ScaleOutHigherVersion"),
+    ("127.0.0.85", {"OBSCALE_AGENT_VERSION": "4.2.4.0"}, "OB.Cluster.ScaleOutLowerVersion"),
+])
+def test_version_mismatches(setup, ip, env, err_code):
+    setup.add_target(ip, env)
+    resp = post(setup, body(ip=ip))
+    assert error_of(resp)[:2] == (400, err_code)
+
+
+def test_server_already_in_cluster(setup):
+    spare = setup.fleet.start_spare("127.0.0.86", "zone1", cluster=setup.cluster)
+    setup.sql("ALTER SYSTEM ADD SERVER %s ZONE 'zone1'", (spare.addr,))
+    setup.add_target("127.0.0.86")
+    resp = post(setup, body(ip="127.0.0.86"))
+    assert error_of(resp)[:2] == (500, "Agent.AlreadyExists")
+    assert resp.json()["error"]["message"] == "Agent 127.0.0.86:2886 already exists in cluster"
+
+
+def test_sdk_reports_refusals(client):
+    with pytest.raises(OBShellHandleError) as refused:
+        client.scale_out(COORDINATOR, 2886, "zone1", {})
+    assert "Agent.Identify.NotSupportOperation" in str(refused.value)
+
+
+def test_lock_resubmit_cancel_and_pass(setup, client):
+    obemu(setup, "fault", "add", "--server", f"{TARGET}:2882", "slow_start:600")
+    dag = client.scale_out(TARGET, 2886, "zone1", {"mysql_port": 2881, "rpc_port": 2882})
+    again = client.scale_out(TARGET, 2886, "zone1", {"rpc_port": "2882", "mysql_port": "2881"})
+    assert again.generic_id == dag.generic_id
+    setup.add_target("127.0.0.87")
+    resp = post(setup, body(ip="127.0.0.87"))
+    assert error_of(resp)[:2] == (500, "OB.Cluster.UnderMaintenanceWithDag")
+    assert "under maintenance by DAG: Cluster scale out" in resp.json()["error"]["message"]
+    _wait_stage(client, dag.generic_id, 9)
+    assert client.operate_dag_sync(dag.generic_id, "CANCEL") is True
+    cancelled = client.get_dag(dag.generic_id)
+    assert (cancelled.state, cancelled.operator) == ("FAILED", "CANCEL")
+    assert client.operate_dag(dag.generic_id, "PASS") is True
+    passed = client.get_dag(dag.generic_id)
+    assert (passed.state, passed.operator, passed.additional_data["passed"]) == ("SUCCEED", "PASS", True)
+    assert client.get_cluster_unfinished_dag() == []
+    obemu(setup, "fault", "clear", "--server", f"{TARGET}:2882")
+
+
+def _wait_stage(client, dag_id: str, stage: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 120
+    while client.get_dag(dag_id, show_detail=False).stage < stage:
+        assert time.monotonic() < deadline, "the DAG never reached its last stage"
+        time.sleep(0.2)
+
+
+def test_pass_refused_before_last_stage(setup, client):
+    setup.add_target("127.0.0.88")
+    obemu(setup, "fault", "add", "--server", "127.0.0.88:2882", "crash_on_start")
+    dag = client.scale_out("127.0.0.88", 2886, "zone1", {})
+    with pytest.raises(TaskExecuteFailedError):
+        client.wait_dag_succeed(dag.generic_id)
+    resp = v2.send(setup.coordinator.base_url, "POST", f"/api/v1/task/dag/{dag.generic_id}",
+                   body={"operator": "PASS"}, auth=ROOT_PASSWORD)
+    assert error_of(resp)[:2] == (400, "Task.Dag.Operator.PassNotAllowed")
+    assert client.operate_dag_sync(dag.generic_id, "ROLLBACK") is True
+    assert setup.server_row("127.0.0.88") is None
