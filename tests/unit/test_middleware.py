@@ -141,7 +141,9 @@ def test_fuzzed_headers_and_bodies_never_give_500(signed_client, signer, data):
     value = data.draw(_header_candidates(signer))
     body = data.draw(st.one_of(_blob, _blob.map(base64.b64encode)))
     method = data.draw(st.sampled_from(["GET", "POST"]))
-    headers = {header_name: value.encode("latin-1", "replace").decode("latin-1")}
+    # Raw CR/LF cannot travel in an HTTP header (the test client refuses them too).
+    printable = value.encode("latin-1", "replace").decode("latin-1")
+    headers = {header_name: printable.replace("\r", " ").replace("\n", " ")}
     resp = signed_client.open(PING, method=method, headers=headers, data=body)
     assert resp.status_code in (200, 400, 401)
     assert resp.mimetype == "application/json"
