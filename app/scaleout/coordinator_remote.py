@@ -67,7 +67,7 @@ def create_local_dag(ctx) -> None:
     """Stage 2: send the RPC (resends carry the same uuid, so T answers with the same DAG)."""
     with peer_call(ctx, target_name(ctx)):
         reply = peer.scale_out_rpc(target_of(ctx), ctx.config, ctx.params["targetAgentPassword"],
-                                   rpc_body(ctx))
+                                   get_root_password() or "", rpc_body(ctx))
     join = {k: reply.get(k, "") for k in ("home_path", "version", "os", "architecture", "public_key")}
     ctx.update({"coordinateDagId": str(reply["id"]),
                 "waitDeployRetryStage": int(reply.get("paramWaitDeployRetryStage", 2)),

@@ -10,6 +10,7 @@ from app.security.crypto import encrypt_for_peer, public_key_from_b64
 log = logging.getLogger(__name__)
 
 WITH_AGENT_PASSWORD = "Security.Authentication.WithAgentPassword"
+WITH_OCEANBASE_PASSWORD = "Security.Authentication.WithOceanBasePassword"
 
 
 class PeerUnavailable(Exception):
@@ -71,10 +72,20 @@ def call(agent: Mapping[str, Any], config: Mapping[str, Any], method: str, path:
     return _call(peer.request, method, path, body=body, auth=agent_password_enc, agent_header=True)
 
 
-def scale_out_rpc(agent, config, agent_password_enc: str, body: dict) -> dict:
-    """POST /rpc/v1/ob/scale_out with the agent header (Auth = encrypted agent password)."""
-    return _call(client(agent, config).request, "POST", "/rpc/v1/ob/scale_out", body=body,
-                 auth=agent_password_enc, agent_header=True)
+def scale_out_rpc(agent, config, agent_password_enc: str, root_password: str, body: dict) -> dict:
+    """POST /rpc/v1/ob/scale_out with the agent header (Auth = encrypted agent password).
+
+    A resend that reaches a target already SCALING OUT (it has our root password and no agent
+    password) is answered WithOceanBasePassword: it then goes with the root password instead.
+    """
+    peer = client(agent, config)
+    try:
+        return _call(peer.request, "POST", "/rpc/v1/ob/scale_out", body=body,
+                     auth=agent_password_enc, agent_header=True)
+    except PeerError as exc:
+        if exc.err_code != WITH_OCEANBASE_PASSWORD:
+            raise
+    return _call(peer.request, "POST", "/rpc/v1/ob/scale_out", body=body, auth=root_password)
 
 
 def get_dag(agent, config, generic_id: str, password: str, agent_password_enc=None) -> dict:
