@@ -1,0 +1,135 @@
+"""Sandbox processes: start `obscale serve` detached, find and stop processes by pid only.
+
+A pid read from a file is signalled only when /proc shows it is still the process we mean
+(an `obscale serve` of that home, or an observer), so a recycled pid is never hit.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from obemu.procutil import observer_pid, stop_pids
+
+log = logging.getLogger(__name__)
+
+AGENT_STOP_TIMEOUT_S = 45.0
+KILL_TIMEOUT_S = 5.0
+POLL_S = 0.05
+
+
+def obscale_argv() -> list[str]:
+    """The installed `obscale` script next to this interpreter, else `python -m app.cli`."""
+    script = Path(sys.executable).parent / "obscale"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+
+
+def spawn_detached(argv: Sequence[str], env: Mapping[str, str], output: Path) -> int:
+    """Start argv in a new session, stdin from /dev/null, stdout and stderr appended to output."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+               (os.POSIX_SPAWN_OPEN, 1, str(output), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+               (os.POSIX_SPAWN_DUP2, 1, 2)]
+    return os.posix_spawn(argv[0], list(argv), dict(env), file_actions=actions, setsid=True)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when pid is our own child (a zombie otherwise lingers)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def alive(pid: int) -> bool:
+    """True while pid exists and is not a zombie."""
+    if pid <= 0:
+        return False
+    _reap(pid)
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").split("\0")
+
+
+def is_serve_of(pid: int, home: str | Path) -> bool:
+    """True if pid is a live `obscale serve --home <home>`."""
+    args = _cmdline(pid)
+    return alive(pid) and "serve" in args and str(home) in args
+
+
+def is_observer(pid: int) -> bool:
+    """True if pid is a live observer (obemu-observer, directly or through a home's shim)."""
+    args = _cmdline(pid)[:2]
+    return alive(pid) and any(arg.endswith(("obemu-observer", "/bin/observer")) for arg in args)
+
+
+def descendants(pid: int) -> list[int]:
+    """Live descendants of pid, from /proc/<pid>/task/*/children."""
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                kids = [int(kid) for kid in children.read_text().split()]
+            except (OSError, ValueError):
+                continue
+            found.extend(kids)
+            frontier.extend(kids)
+    return [kid for kid in dict.fromkeys(found) if alive(kid)]
+
+
+def wait_gone(pids: Iterable[int], timeout: float) -> list[int]:
+    """Wait until none of pids is alive or timeout passes; returns those still alive."""
+    deadline = time.monotonic() + timeout
+    left = [pid for pid in pids if alive(pid)]
+    while left and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        left = [pid for pid in left if alive(pid)]
+    return left
+
+
+def _signal(pids: Iterable[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def stop_agents(agents: Iterable[tuple[int, str]],
+                timeout: float = AGENT_STOP_TIMEOUT_S) -> list[int]:
+    """SIGTERM each (pid, home) `obscale serve`, wait, SIGKILL leftovers; returns what survived."""
+    serves = [pid for pid, home in agents if pid and is_serve_of(pid, home)]
+    family = [kid for pid in serves for kid in descendants(pid)]
+    _signal(serves, signal.SIGTERM)
+    left = wait_gone([*serves, *family], timeout)
+    if left:
+        log.warning("sending SIGKILL to %s after %.0f s", left, timeout)
+        _signal(left, signal.SIGKILL)
+    return wait_gone(left, KILL_TIMEOUT_S)
+
+
+def observer_pids(homes: Iterable[Path], recorded: Iterable[int] = ()) -> list[int]:
+    """Live pids from each home's run/observer.pid plus the recorded ones."""
+    pids = [pid for pid in map(observer_pid, homes) if pid is not None]
+    return [pid for pid in dict.fromkeys([*pids, *recorded]) if is_observer(pid)]
+
+
+def stop_observers(pids: Sequence[int]) -> list[int]:
+    """Stop observer pids (SIGTERM, then SIGKILL); returns those still alive afterwards."""
+    stop_pids(pids)
+    return wait_gone(pids, KILL_TIMEOUT_S)
