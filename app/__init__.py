@@ -1,21 +1,28 @@
-"""The obscale agent: create_app() is the one factory."""
+"""The obscale agent: create_app() is the one factory.
+
+The web stack is imported inside create_app() so that light processes that only need
+app.config (gunicorn's master, the `obscale serve` supervisor) never load Flask.
+"""
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import Flask
-
-from app.config import load_config
-from app.db import database, init_db
-from app.errors import begin_request, register_error_handlers
-from app.security.middleware import install as install_verification
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None) -> "Flask":
     """Build the Flask app from defaults, OBSCALE_* environment and `config`."""
+    from flask import Flask
+
+    from app.config import load_config
+    from app.db import init_db
+    from app.errors import begin_request, register_error_handlers
+    from app.security.middleware import install as install_verification
+
     settings = load_config(config)
     if not settings.get("HOME"):
         raise RuntimeError("OBSCALE_HOME (the observer home of this node) is not set")
@@ -35,15 +42,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _open_db() -> None:
+    from app.db import database
+
     database.connect(reuse_if_open=True)
 
 
 def _close_db(exc: BaseException | None) -> None:
+    from app.db import database
+
     if not database.is_closed():
         database.close()
 
 
-def _register_blueprints(app: Flask) -> None:
+def _register_blueprints(app: "Flask") -> None:
     # Imported here so that importing `app` stays free of I/O and cycles.
     from app.api import BLUEPRINTS
 

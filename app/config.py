@@ -24,13 +24,15 @@ DEFAULTS: dict[str, Any] = {
     # A claim (lease) on a running sub-task; longer than any single blocking call.
     "CLAIM_TTL_S": 90,
     "QUEUE_POLL_S": 0.02,
+    # How often the consumer moves due scheduled checks onto the queue (huey's own minimum is 1 s).
+    "SCHEDULE_TICK_S": 0.05,
     "QUEUE_WORKERS": 4,
     # Extra DAG template modules the consumer imports (comma-separated; a plugin hook).
     "TEMPLATE_MODULES": "",
     "RECOVERY_INTERVAL_S": 10,
     "SUBTASK_CEILING_S": 3600,
     # Scale-out budgets (spec/scale-out.md §3.6).
-    "SCALE_OUT_POLL_INTERVAL_S": 2.0,
+    "SCALE_OUT_POLL_INTERVAL_S": 2.0,  # the longest gap between two checks of a wait
     "SCALE_OUT_RPC_TIMEOUT_S": 60,
     "SCALE_OUT_READY_TIMEOUT_S": 120,
     "SCALE_OUT_DEPLOY_TIMEOUT_S": 300,

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Mapping
 
-import pymysql
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +92,8 @@ def launch(home: str, argv: list[str], timeout_s: float) -> tuple[int, str]:
 
 def serves_mysql(ip: str, port: int, timeout_s: float) -> bool:
     """True if ip:port completes a MySQL handshake (a login, or a clean 1045 refusal)."""
+    import pymysql  # only the consumer needs it; the supervisor imports this module too
+
     try:
         conn = pymysql.connect(host=ip, port=int(port), user="root", password="",
                                connect_timeout=timeout_s, read_timeout=timeout_s,

@@ -5,6 +5,8 @@ import importlib
 import logging
 from typing import Any, Mapping
 
+from huey.consumer import Consumer, Scheduler
+
 from app.config import load_config
 from app.taskqueue import configure_queue, huey
 
@@ -49,6 +51,24 @@ def prepare_consumer(config: Mapping[str, Any]) -> dict[str, Any]:
     return settings
 
 
+class PromptScheduler(Scheduler):
+    """huey reads its schedule at most once a second; a wait's next check is due sooner."""
+
+    def __init__(self, huey_instance, stop_flag, interval, periodic, tick_s: float = 0.1):
+        super().__init__(huey_instance, stop_flag, interval, periodic)
+        self.interval = tick_s
+
+
+class PromptConsumer(Consumer):
+    """huey's consumer with a scheduler that ticks every SCHEDULE_TICK_S seconds."""
+
+    scheduler_tick_s = 0.1
+
+    def _create_scheduler(self):
+        return PromptScheduler(self.huey, self.stop_flag, self.scheduler_interval, self.periodic,
+                               self.scheduler_tick_s)
+
+
 def run_consumer(config: Mapping[str, Any]) -> None:
     """Prepare, start the recovery chain and run the consumer until stopped."""
     from app.tasks.engine import start_recovery_chain
@@ -56,9 +76,9 @@ def run_consumer(config: Mapping[str, Any]) -> None:
     settings = prepare_consumer(config)
     start_recovery_chain()
     poll = float(settings["QUEUE_POLL_S"])
-    consumer = huey.create_consumer(workers=int(settings["QUEUE_WORKERS"]), worker_type="thread",
-                                    initial_delay=poll, backoff=1.0, max_delay=poll,
-                                    periodic=True)
+    consumer = PromptConsumer(huey, workers=int(settings["QUEUE_WORKERS"]), worker_type="thread",
+                              initial_delay=poll, backoff=1.0, max_delay=poll, periodic=True)
+    consumer.scheduler_tick_s = float(settings["SCHEDULE_TICK_S"])
     log.info("task consumer starting on %s with %s workers", settings["QUEUE_DATABASE"],
              settings["QUEUE_WORKERS"])
     consumer.run()

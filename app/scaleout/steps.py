@@ -12,10 +12,23 @@ from app.ob.errors import OB_RPC_CONNECT_ERROR, OB_TIMEOUT, ObAuthError, ObError
 from app.scaleout import peer
 
 
+FIRST_CHECK_S = 0.05
+
+
+def next_check_in(ctx) -> float:
+    """Check again soon after a wait starts, then back off to the poll interval.
+
+    Most waits end within a second (a peer finishing a short stage); a long wait is checked
+    every SCALE_OUT_POLL_INTERVAL_S. The delay is a quarter of the time waited so far.
+    """
+    poll = float(ctx.config["SCALE_OUT_POLL_INTERVAL_S"])
+    return min(poll, max(FIRST_CHECK_S, ctx.waited_s() / 4))
+
+
 def wait(ctx, key: str, message: str, delay: float | None = None):
     """Log the waiting reason when it changes (or every 30 s), then reschedule the check."""
     ctx.log_change(key, message)
-    raise Wait(message, delay=delay)
+    raise Wait(message, delay=next_check_in(ctx) if delay is None else delay)
 
 
 @contextlib.contextmanager

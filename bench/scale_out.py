@@ -1,0 +1,122 @@
+"""Benchmark: one full scale-out on loopback with obemu delays at zero.
+
+Prints one JSON object: scale_out_s (POST to SUCCEED), stages [{name, s}], the target's
+stages, agent_peak_rss_mib (gunicorn master + workers + consumer of the busier agent, sampled
+every 20 ms) and the settings used. Sets up its own cluster, coordinator and target and
+tears them down. Usage: python bench/scale_out.py [--coordinator-ip 127.0.0.101] [--runs 1]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.agent_client import AgentClient  # noqa: E402
+from tests.support.agents import descendants  # noqa: E402
+from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup  # noqa: E402
+
+
+def rss_mib(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def agent_processes(agent) -> list[int]:
+    """gunicorn master and workers plus the task consumer (not the observer it launches)."""
+    pids = []
+    for pid in descendants(agent.pid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"gunicorn" in cmdline or b" worker" in cmdline.replace(b"\0", b" "):
+            pids.append(pid)
+    return pids
+
+
+class RssSampler(threading.Thread):
+    """Peak RSS per agent (gunicorn + consumer) and of the supervisor, sampled until stopped."""
+
+    def __init__(self, agents):
+        super().__init__(daemon=True)
+        self.agents, self.peak, self.supervisor_peak = agents, 0.0, 0.0
+        self.stop_flag = threading.Event()
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            for agent in self.agents:
+                self.peak = max(self.peak, rss_mib(agent_processes(agent)))
+                self.supervisor_peak = max(self.supervisor_peak, rss_mib([agent.pid]))
+            time.sleep(0.02)
+
+
+def seconds(start: str, end: str) -> float:
+    return round(datetime.fromisoformat(end).timestamp() - datetime.fromisoformat(start).timestamp(), 3)
+
+
+def stage_times(dag: dict) -> list[dict]:
+    return [{"name": n["name"], "s": seconds(n["start_time"], n["end_time"])} for n in dag["nodes"]]
+
+
+def wait_finished(client: AgentClient, path: str) -> dict:
+    """Poll a DAG every 10 ms until it is SUCCEED or FAILED."""
+    while True:
+        dag = client.request("GET", path, auth=ROOT_PASSWORD)
+        if dag["state"] in ("SUCCEED", "FAILED"):
+            return dag
+        time.sleep(0.01)
+
+
+def one_run(client: AgentClient, ip: str) -> dict:
+    body = {"agentInfo": {"ip": ip, "port": 2886}, "zone": "zone1",
+            "obConfigs": {"mysql_port": "2881", "rpc_port": "2882"}}
+    started = time.perf_counter()
+    dag = client.request("POST", "/api/v1/ob/scale_out", body=body, auth=ROOT_PASSWORD)
+    dag = wait_finished(client, f"/api/v1/task/dag/{dag['id']}")
+    elapsed = time.perf_counter() - started
+    if dag["state"] != "SUCCEED":
+        raise SystemExit(f"scale-out failed: {json.dumps(dag)[:2000]}")
+    target_client = AgentClient(ip, 2886)
+    local = target_client.request("GET", "/api/v1/task/dag/maintain/agent", auth=ROOT_PASSWORD)
+    target = wait_finished(target_client, f"/api/v1/task/dag/{local['id']}")
+    return {"scale_out_s": round(elapsed, 3), "stages": stage_times(dag),
+            "target_stages": stage_times(target)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--coordinator-ip", default="127.0.0.101")
+    args = parser.parse_args()
+    prefix = args.coordinator_ip.rsplit(".", 1)[0]
+    target_ip = f"{prefix}.{int(args.coordinator_ip.rsplit('.', 1)[1]) + 1}"
+    with tempfile.TemporaryDirectory(prefix="bench-scale-out-") as base:
+        with scale_out_setup(Path(base), args.coordinator_ip, {}) as setup:
+            setup.add_target(target_ip)
+            sampler = RssSampler([setup.coordinator, setup.targets[target_ip]])
+            sampler.start()
+            client = AgentClient(args.coordinator_ip, 2886)
+            result = one_run(client, target_ip)
+            sampler.stop_flag.set()
+            sampler.join()
+            result["agent_peak_rss_mib"] = round(sampler.peak, 1)
+            result["supervisor_peak_rss_mib"] = round(sampler.supervisor_peak, 1)
+            result["settings"] = {k: v for k, v in setup.env.items() if k.startswith("OBSCALE_")}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
