@@ -103,11 +103,17 @@ def test_version_mismatches(setup, ip, env, err_code):
     assert error_of(resp)[:2] == (400, err_code)
 
 
-def test_server_already_in_cluster(setup):
+@pytest.fixture(scope="module")
+def member_target(setup) -> str:
+    """A SINGLE agent on an address whose observer is already a member of the cluster."""
     spare = setup.fleet.start_spare("127.0.0.86", "zone1", cluster=setup.cluster)
     setup.sql("ALTER SYSTEM ADD SERVER %s ZONE 'zone1'", (spare.addr,))
     setup.add_target("127.0.0.86")
-    resp = post(setup, body(ip="127.0.0.86"))
+    return "127.0.0.86"
+
+
+def test_server_already_in_cluster(setup, member_target):
+    resp = post(setup, body(ip=member_target))
     assert error_of(resp)[:2] == (500, "Agent.AlreadyExists")
     assert resp.json()["error"]["message"] == "Agent 127.0.0.86:2886 already exists in cluster"
 
@@ -158,3 +164,41 @@ def test_pass_refused_before_last_stage(setup, client):
     assert error_of(resp)[:2] == (400, "Task.Dag.Operator.PassNotAllowed")
     assert client.operate_dag_sync(dag.generic_id, "ROLLBACK") is True
     assert setup.server_row("127.0.0.88") is None
+
+
+def precheck(setup, ip: str, **configs):
+    resp = v2.send(setup.coordinator.base_url, "POST", "/api/v1/ob/scale_out/precheck",
+                   body=body(ip=ip, **configs), auth=ROOT_PASSWORD)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["data"]
+
+
+def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client):
+    before = db_snapshot(setup.coordinator)
+    report = precheck(setup, TARGET)
+    by_name = {c["name"]: c for c in report["checks"]}
+    assert report["passed"] is True, report
+    for name in ("coordinator_identity", "target_reachable", "target_identity", "versions",
+                 "server_absent", "zone", "mysql_port_free", "rpc_port_free", "clock_skew",
+                 "observer_binary", "cluster_lock"):
+        assert by_name[name]["status"] in ("pass", "warn"), by_name[name]
+    assert set(by_name["mysql_port_free"]) == {"name", "status", "observed", "required", "hint"}
+    assert db_snapshot(setup.coordinator) == before
+    assert client.get_cluster_unfinished_dag() == []
+
+
+def test_precheck_reports_failures_as_entries(setup, member_target):
+    report = precheck(setup, member_target, memory_limit="64P")
+    by_name = {c["name"]: c for c in report["checks"]}
+    assert report["passed"] is False
+    assert by_name["server_absent"]["status"] == "fail"
+    assert "Agent.AlreadyExists" in by_name["server_absent"]["observed"]
+    assert by_name["rpc_port_free"]["status"] == "fail"
+    assert "127.0.0.86:2882" in by_name["rpc_port_free"]["observed"]
+    assert by_name["memory_limit"]["status"] == "fail"
+
+
+def test_precheck_bad_body_is_still_400(setup):
+    resp = v2.send(setup.coordinator.base_url, "POST", "/api/v1/ob/scale_out/precheck",
+                   body=body(zone="bad zone"), auth=ROOT_PASSWORD)
+    assert error_of(resp)[:2] == (400, "Common.IllegalArgument")

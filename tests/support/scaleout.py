@@ -70,11 +70,12 @@ class ScaleOutSetup:
             conn.close()
 
 
-def takeover(home: Path, ip: str, env: Mapping[str, str]) -> subprocess.CompletedProcess:
+def takeover(home: Path, ip: str, env: Mapping[str, str],
+             password: str = ROOT_PASSWORD) -> subprocess.CompletedProcess:
     """`obscale takeover` as an operator runs it (password from the environment)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("OBSCALE_")}
     full_env.update(env)
-    full_env["TAKEOVER_ROOT_PASSWORD"] = ROOT_PASSWORD
+    full_env["TAKEOVER_ROOT_PASSWORD"] = password
     return subprocess.run(obscale_command() + ["takeover", "--home", str(home), "--ip", ip,
                                                "--port", "2886", "--root-password-env",
                                                "TAKEOVER_ROOT_PASSWORD"],
