@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from app.config import check_budgets
 from app.observer import pid_alive
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,9 @@ def serve(config: Mapping[str, Any]) -> int:
     from app.security import keystore
 
     check_home(config)
+    problems = check_budgets(config)
+    if problems:
+        raise ServeError("the time budgets do not fit together: " + "; ".join(problems))
     listener = bind_listener(config["IP"], int(config["PORT"]))
     write_pid_file(config["PID_FILE"])
     try:
