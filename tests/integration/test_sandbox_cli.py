@@ -1,0 +1,256 @@
+"""`obscale sandbox`, the client commands against a sandbox, and `obscale demo`, as users run them.
+
+Every command runs as a subprocess; addresses 127.0.0.60-79 only; every pid is checked gone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pymysql
+import pytest
+import requests
+
+from tests.support.agents import alive, descendants, obscale_command
+
+pytestmark = pytest.mark.integration
+BASE_IP = "127.0.0.60"  # cluster; spares .61 (zone1), .62 (retried), .63 (rolled back)
+UP_DOWN_IP = "127.0.0.66"
+DEMO_IP = "127.0.0.70"
+KEEP_IP = "127.0.0.74"
+PW_VAR = "SANDBOX_TEST_PW"
+
+
+def run(*args: str, password: str | None = None, env_password: str | None = None,
+        timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run obscale; assert the password never shows in its output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSCALE_")}
+    if env_password is not None:
+        env[PW_VAR] = env_password
+    result = subprocess.run(obscale_command() + list(args), env=env, capture_output=True,
+                            text=True, timeout=timeout, check=False)
+    for secret in filter(None, (password, env_password)):
+        assert secret not in result.stdout + result.stderr
+    return result
+
+
+def recorded_pids(directory: Path) -> list[int]:
+    """Agents, their children and every observer of a sandbox, read while it runs."""
+    info = json.loads((directory / "sandbox.json").read_text())
+    serves = [agent["pid"] for agent in info["agents"]]
+    homes = [Path(info["cluster"]["home"])] + [Path(agent["home"]) for agent in info["agents"]]
+    observers = [int(p.read_text()) for home in homes
+                 if (p := home / "run" / "observer.pid").exists()]
+    return sorted({*serves, *observers, info["cluster"]["observer_pid"],
+                   *(kid for pid in serves for kid in descendants(pid))})
+
+
+def kill_leftovers(pids: list[int]) -> list[int]:
+    """SIGKILL what is still alive (by pid); returns those pids."""
+    left = [pid for pid in pids if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def down_and_check(directory: Path, password: str) -> None:
+    pids = recorded_pids(directory)
+    result = run("sandbox", "down", "--dir", str(directory), password=password)
+    left = kill_leftovers(pids)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not left, f"left running after sandbox down: {left}"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("sandbox-cli")
+    up = run("sandbox", "up", "--dir", str(directory), "--base-ip", BASE_IP, "--spare", "3")
+    info_path = directory / "sandbox.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    password = info.get("cluster", {}).get("root_password", "")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert password and password not in up.stdout + up.stderr
+        yield {"dir": directory, "info": info, "password": password, "up": up.stdout}
+    finally:
+        if info_path.exists():
+            down_and_check(directory, password)
+
+
+def cli(sandbox, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
+    """A client command against the sandbox's CLUSTER AGENT, the password in PW_VAR."""
+    given = sandbox["password"] if password is None else password
+    return run(*args, "--agent", f"{BASE_IP}:2886", "--password-env", PW_VAR,
+               password=sandbox["password"], env_password=given)
+
+
+def obemu(sandbox, *args: str) -> None:
+    env = {**os.environ, "OBEMU_STATE": sandbox["info"]["cluster"]["state_file"]}
+    subprocess.run([str(Path(sys.executable).parent / "obemu"), *args], env=env, check=True,
+                   capture_output=True, timeout=30)
+
+
+def sql(sandbox, statement: str) -> list[tuple]:
+    conn = pymysql.connect(host=BASE_IP, port=2881, user="root", password=sandbox["password"],
+                           ssl_disabled=True, connect_timeout=5)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+            return list(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+def identity(ip: str) -> str:
+    return requests.get(f"http://{ip}:2886/api/v1/info", timeout=10).json()["data"]["identity"]
+
+
+def printed_command(output: str, verb: str) -> list[str]:
+    """The `obscale dag <verb> ...` line a failure report printed, as argv after `obscale`."""
+    line = next(line.strip() for line in output.splitlines()
+                if line.strip().startswith(f"obscale dag {verb} "))
+    return line.split()[1:]
+
+
+def test_up_writes_a_private_sandbox_file(sandbox):
+    path = sandbox["dir"] / "sandbox.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    info = sandbox["info"]
+    assert {"name", "id", "root_password", "mysql_ip", "mysql_port"} <= set(info["cluster"])
+    assert (info["cluster"]["mysql_ip"], info["cluster"]["mysql_port"]) == (BASE_IP, 2881)
+    assert [(a["ip"], a["port"], a["identity"]) for a in info["agents"]] == [
+        (BASE_IP, 2886, "CLUSTER AGENT"), ("127.0.0.61", 2886, "SINGLE"),
+        ("127.0.0.62", 2886, "SINGLE"), ("127.0.0.63", 2886, "SINGLE")]
+    for agent in info["agents"][1:]:
+        assert os.access(Path(agent["home"]) / "bin" / "observer", os.X_OK)
+    assert str(path) in sandbox["up"] and "obscale scale-out" in sandbox["up"]
+
+
+def test_up_refuses_a_running_sandbox(sandbox):
+    again = run("sandbox", "up", "--dir", str(sandbox["dir"]), "--base-ip", BASE_IP,
+                password=sandbox["password"])
+    assert again.returncode == 1 and "already running" in again.stderr
+
+
+def test_status_shows_agents_observers_servers_and_zones(sandbox):
+    result = run("sandbox", "status", "--dir", str(sandbox["dir"]), "--json",
+                 password=sandbox["password"])
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert [a["identity"] for a in status["agents"]] == ["CLUSTER AGENT"] + ["SINGLE"] * 3
+    assert all(a["running"] for a in status["agents"]) and status["observers"][0]["running"]
+    assert status["servers"][0]["SVR_IP"] == BASE_IP and status["zones"][0]["ZONE"] == "zone1"
+    text = run("sandbox", "status", "--dir", str(sandbox["dir"]), password=sandbox["password"])
+    assert "CLUSTER AGENT" in text.stdout and "ACTIVE" in text.stdout
+    assert "servers:" in text.stdout and "zones:" in text.stdout
+
+
+def test_scale_out_wait_succeeds_and_dag_show(sandbox):
+    result = cli(sandbox, "scale-out", "--target", "127.0.0.61:2886", "--zone", "zone1",
+                 "-c", "mysql_port=2881", "-c", "rpc_port=2882", "--wait")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "'Cluster scale out' succeeded in" in result.stdout and "9/9 stages done" in result.stdout
+    assert "[####################] 9/9" in result.stdout
+    rows = sql(sandbox, "SELECT ZONE, STATUS FROM oceanbase.DBA_OB_SERVERS "
+                        "WHERE SVR_IP = '127.0.0.61'")
+    assert rows == [("zone1", "ACTIVE")] and identity("127.0.0.61") == "CLUSTER AGENT"
+    shown = cli(sandbox, "dag", "show", "11")
+    assert shown.returncode == 0, shown.stderr
+    assert "state     SUCCEED/RUN (succeeded)" in shown.stdout and "stage     9/9" in shown.stdout
+    assert "Integrate server config" in shown.stdout and "Add server for scale_out" in shown.stdout
+
+
+def test_precheck_fails_for_a_server_already_in_the_cluster(sandbox):
+    result = cli(sandbox, "precheck", "--target", "127.0.0.61", "--zone", "zone1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "server_absent" in result.stdout and "precheck FAILED: " in result.stdout
+    ok = cli(sandbox, "precheck", "--target", "127.0.0.62", "--zone", "zone1")
+    assert ok.returncode == 0 and "precheck passed" in ok.stdout
+
+
+def test_failed_scale_out_retried_from_the_cli(sandbox):
+    obemu(sandbox, "fault", "add", "--server", "127.0.0.62:2882", "refuse_add_server")
+    failed = cli(sandbox, "scale-out", "--target", "127.0.0.62", "--zone", "zone1", "--wait")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "failed at stage 7/9: Add server for scale_out" in failed.stdout
+    assert "MySQL error 4179" in failed.stdout
+    obemu(sandbox, "fault", "clear", "--server", "127.0.0.62:2882")
+    retry = run(*printed_command(failed.stdout, "retry"), password=sandbox["password"],
+                env_password=sandbox["password"])
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert "RETRY accepted" in retry.stdout and "succeeded in" in retry.stdout
+    assert identity("127.0.0.62") == "CLUSTER AGENT"
+
+
+def test_failed_scale_out_rolled_back_from_the_cli(sandbox):
+    obemu(sandbox, "fault", "add", "--server", "127.0.0.63:2882", "refuse_add_server")
+    failed = cli(sandbox, "scale-out", "--target", "127.0.0.63", "--zone", "zone2", "--wait")
+    assert failed.returncode == 1 and "failed at stage 9/11" in failed.stdout
+    dag_id = printed_command(failed.stdout, "rollback")[2]
+    rollback = run(*printed_command(failed.stdout, "rollback"), password=sandbox["password"],
+                   env_password=sandbox["password"])
+    assert rollback.returncode == 0, rollback.stdout + rollback.stderr
+    assert "rolled back in" in rollback.stdout and "nothing was scaled out" in rollback.stdout
+    watched = cli(sandbox, "dag", "watch", dag_id)
+    assert watched.returncode == 1 and "succeeded" not in watched.stdout
+    shown = cli(sandbox, "dag", "show", dag_id)
+    assert "(rolled back)" in shown.stdout and "flags     rolled_back=true" in shown.stdout
+    assert sql(sandbox, "SELECT ZONE FROM oceanbase.DBA_OB_ZONES WHERE ZONE = 'zone2'") == []
+    assert identity("127.0.0.63") == "SINGLE"
+    obemu(sandbox, "fault", "clear")
+
+
+def test_a_wrong_password_exits_2_with_a_hint(sandbox):
+    result = cli(sandbox, "dag", "show", "11", password="wrong-Pw-0")
+    assert result.returncode == 2
+    assert "IncorrectOceanbasePassword" in result.stderr and "hint:" in result.stderr
+
+
+def test_sandbox_down_stops_every_recorded_pid(tmp_path):
+    up = run("sandbox", "up", "--dir", str(tmp_path), "--base-ip", UP_DOWN_IP, "--spare", "1")
+    password = json.loads((tmp_path / "sandbox.json").read_text())["cluster"]["root_password"]
+    assert up.returncode == 0, up.stdout + up.stderr
+    pids = recorded_pids(tmp_path)
+    assert len(pids) >= 7  # 2 serves, their gunicorn masters, workers and consumers, 1 observer
+    down_and_check(tmp_path, password)
+    status = run("sandbox", "status", "--dir", str(tmp_path), "--json", password=password)
+    assert json.loads(status.stdout)["state"] == "stopped"
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return [pid for pid in found if alive(pid)]
+
+
+def test_demo_runs_to_the_end_and_leaves_nothing(tmp_path):
+    result = run("demo", "--base-ip", DEMO_IP, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "the cluster has 3 servers in 2 zones" in out
+    assert "oceanbase.DBA_OB_SERVERS:" in out and "oceanbase.DBA_OB_ZONES:" in out
+    assert out.count("succeeded in") == 2 and "zone2" in out
+    directory = out.split("starting a sandbox in ", 1)[1].split()[0]
+    assert not Path(directory).exists()
+    assert processes_mentioning(directory) == []
+
+
+def test_demo_keep_leaves_a_usable_sandbox(tmp_path):
+    result = run("demo", "--keep", "--dir", str(tmp_path), "--base-ip", KEEP_IP, timeout=240)
+    password = json.loads((tmp_path / "sandbox.json").read_text())["cluster"]["root_password"]
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert password not in result.stdout + result.stderr
+        assert f"{tmp_path}/sandbox.json" in result.stdout and "ClientV1(" in result.stdout
+        assert identity("127.0.0.76") == "CLUSTER AGENT"
+    finally:
+        down_and_check(tmp_path, password)
