@@ -44,7 +44,7 @@ def run(sub_task_id: int, execute_times: int, check_seq: int) -> None:
     if outcome.kind == "lost":
         log.warning("sub-task %s was taken over while it ran; result dropped", sub_task_id)
         return
-    jobs, finished = record(claim, outcome, config)
+    jobs, finished = record(claim, outcome)
     dispatch(jobs)
     if finished:
         notify_finished(template, claim.dag.id, finished)
@@ -57,11 +57,11 @@ def _execute(claim: claims.Claim, template: DagTemplate | None,
         return Outcome("failed", f"DAG template {dag.name!r} is not registered in this worker")
     try:
         spec = task_spec(template, dag.params_dict(), claim.node.seq, claim.sub_task.seq)
+        budget = spec.budget(config)
     except Exception as exc:  # noqa: BLE001 - a broken template fails the sub-task, visibly
         log.exception("DAG %s: cannot build template %r", dag.id, dag.name)
         return Outcome("failed", f"unexpected error: {type(exc).__name__}")
     ctx = TaskContext(dag, claim.sub_task, generic_id(dag, dag.id), dag.mode, config)
-    budget = spec.budget(config)
     try:
         _call_template(ctx, claim, template, spec)
     except ClaimLost:
@@ -105,8 +105,7 @@ def failure_message(exc: BaseException, dag_id: int, sub_task_id: int) -> str:
     return f"unexpected error: {type(exc).__name__}"
 
 
-def record(claim: claims.Claim, outcome: Outcome,
-           config: Mapping[str, Any]) -> tuple[list[Job], str | None]:
+def record(claim: claims.Claim, outcome: Outcome) -> tuple[list[Job], str | None]:
     """Record the outcome if this run still owns the sub-task; return next jobs and final state."""
     now = time.time()
     with database.atomic("IMMEDIATE"):

@@ -140,7 +140,7 @@ def test_a_run_that_lost_its_claim_cannot_write_or_record(manual, files, dag_app
     SubTask.update(check_seq=SubTask.check_seq + 1).where(SubTask.id == args[0]).execute()
     with pytest.raises(ClaimLost):
         ctx.set("mine", 2)
-    assert runner.record(taken, runner.Outcome("success"), dag_app.config) == ([], None)
+    assert runner.record(taken, runner.Outcome("success")) == ([], None)
     assert reload(dag).context_dict()["mine"] == 1
     assert SubTask.get_by_id(args[0]).state == "RUNNING"
 
@@ -187,3 +187,15 @@ def test_lock_rows_are_per_scope(dag_app, files):
     local = create(templates.LOCAL, files.params(nodes={"1": {"fail_until": "/no"}}))
     locks = {row.scope: row.dag_id for row in MaintenanceLock.select()}
     assert locks == {"cluster": cluster.id, "agent": local.id}
+
+
+def test_a_broken_budget_fails_the_sub_task_visibly(dag_app, files):
+    broken = DagTemplate("Broken budget", lambda params: [NodeSpec("n", [TaskSpec(
+        "t", execute=lambda ctx: None, budget_s=lambda config: config["NO_SUCH_SETTING"])])],
+        maintenance_type=1)
+    from app.dag.template import register_template
+
+    register_template(broken)
+    dag = reload(engine.create_dag(broken, files.params()))
+    assert dag.state == "FAILED"
+    assert last_log(sub_tasks(dag)[0]) == "unexpected error: KeyError"

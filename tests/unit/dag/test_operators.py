@@ -104,7 +104,7 @@ def test_cancel_is_honoured_at_the_next_sub_task_boundary(dag_app, files, manual
     engine.operate(dag.id, "CANCEL")
     assert engine.cancel_requested(dag.id)
     assert node_states(reload(dag))[0] == ("PENDING", "CANCEL")
-    jobs, _ = runner.record(taken, runner.Outcome("success"), dag_app.config)
+    jobs, _ = runner.record(taken, runner.Outcome("success"))
     assert sub_tasks(dag)[0].state == "SUCCEED"
     manual.jobs.extend((job[:3], None) for job in jobs)
     manual.drain()
