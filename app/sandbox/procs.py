@@ -5,6 +5,7 @@ A pid read from a file is signalled only when /proc shows it is still the proces
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -94,20 +95,17 @@ def descendants(pid: int) -> list[int]:
 
 def wait_gone(pids: Iterable[int], timeout: float) -> list[int]:
     """Wait until none of pids is alive or timeout passes; returns those still alive."""
-    deadline = time.monotonic() + timeout
-    left = [pid for pid in pids if alive(pid)]
-    while left and time.monotonic() < deadline:
+    pids, deadline = list(pids), time.monotonic() + timeout
+    while True:
+        left = [pid for pid in pids if alive(pid)]
+        if not left or time.monotonic() >= deadline:
+            return left
         time.sleep(POLL_S)
-        left = [pid for pid in left if alive(pid)]
-    return left
 
 
-def _signal(pids: Iterable[int], signum: int) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
+def _send(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signum)
 
 
 def stop_agents(agents: Iterable[tuple[int, str]],
@@ -115,11 +113,13 @@ def stop_agents(agents: Iterable[tuple[int, str]],
     """SIGTERM each (pid, home) `obscale serve`, wait, SIGKILL leftovers; returns what survived."""
     serves = [pid for pid, home in agents if pid and is_serve_of(pid, home)]
     family = [kid for pid in serves for kid in descendants(pid)]
-    _signal(serves, signal.SIGTERM)
+    for pid in serves:
+        _send(pid, signal.SIGTERM)  # serve stops its own children
     left = wait_gone([*serves, *family], timeout)
     if left:
         log.warning("sending SIGKILL to %s after %.0f s", left, timeout)
-        _signal(left, signal.SIGKILL)
+    for pid in left:
+        _send(pid, signal.SIGKILL)
     return wait_gone(left, KILL_TIMEOUT_S)
 
 
