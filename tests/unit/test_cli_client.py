@@ -130,3 +130,21 @@ def test_watch_prints_the_failed_stage_and_commands(capsys):
     out = capsys.readouterr().out
     assert "failed at stage 2/2: B" in out and "boom" in out
     assert "obscale dag retry 11 --agent 127.0.0.1:1 --password-env PW_VAR --wait" in out
+
+
+def test_only_the_sandbox_imports_obemu():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    app_dir = Path(__file__).resolve().parents[2] / "app"
+    offenders = [str(path.relative_to(app_dir)) for path in app_dir.rglob("*.py")
+                 if "sandbox" not in path.relative_to(app_dir).parts
+                 and path.name != "sandbox.py" and path.name != "demo.py"
+                 and ("import obemu" in path.read_text() or "from obemu" in path.read_text())]
+    assert offenders == []
+    probe = ("import sys; from app.cli import load_commands; load_commands(); "
+             "print(sorted(m for m in sys.modules if m.startswith('obemu')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip() == "[]"
