@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Iterable, NamedTuple
 
+from app.dag.models import SubTask
+
 log = logging.getLogger(__name__)
 
 
@@ -16,7 +18,7 @@ class Job(NamedTuple):
     delay: float | None = None
 
 
-def job_for(sub_task, delay: float | None = None) -> Job:
+def job_for(sub_task: SubTask, delay: float | None = None) -> Job:
     """The message that runs `sub_task` as it is now."""
     return Job(sub_task.id, sub_task.execute_times, sub_task.check_seq, delay)
 
