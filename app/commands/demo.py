@@ -60,7 +60,7 @@ def _run(directory: Path, base_ip: str) -> tuple[int, Any]:
     return status, sandbox
 
 
-def _teardown(directory: Path, remove: bool) -> int:
+def _teardown(directory: Path) -> int:
     from app.sandbox import sandbox_file
     from app.sandbox.control import down
 
@@ -71,9 +71,16 @@ def _teardown(directory: Path, remove: bool) -> int:
     if report.left:
         click.echo(f"could not stop pid(s) {', '.join(map(str, report.left))}", err=True)
         return EXIT_FAILED
-    if remove:
-        shutil.rmtree(directory, ignore_errors=True)
     return 0
+
+
+def _tidy(directory: Path, temporary: bool, status: int) -> None:
+    """Remove a temporary folder, unless a failure left logs worth reading in it."""
+    logs = directory / "logs"
+    if status != 0 and logs.exists():
+        click.echo(f"logs kept in {logs}", err=True)
+    elif temporary:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -104,7 +111,8 @@ def demo(keep: bool, directory: Path | None, base_ip: str) -> None:
             for line in sandbox_usage(sandbox.to_json()):
                 click.echo(line)
         else:
-            status = _teardown(directory.resolve(), temporary) or status
+            status = _teardown(directory.resolve()) or status
+            _tidy(directory.resolve(), temporary, status)
         signal.signal(signal.SIGTERM, previous)
     raise SystemExit(status)
 
