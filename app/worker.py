@@ -60,13 +60,16 @@ class PromptScheduler(Scheduler):
 
 
 class PromptConsumer(Consumer):
-    """huey's consumer with a scheduler that ticks every SCHEDULE_TICK_S seconds."""
+    """huey's consumer with a scheduler that ticks every `tick_s` seconds (SCHEDULE_TICK_S)."""
 
-    scheduler_tick_s = 0.1
+    def __init__(self, huey_instance, tick_s: float = 0.1, **options: Any):
+        self.scheduler_tick_s = tick_s  # read by _create_scheduler() inside Consumer.__init__
+        super().__init__(huey_instance, **options)
 
-    def _create_scheduler(self):
-        return PromptScheduler(self.huey, self.stop_flag, self.scheduler_interval, self.periodic,
-                               self.scheduler_tick_s)
+    def _create_scheduler(self) -> PromptScheduler:
+        self.prompt_scheduler = PromptScheduler(self.huey, self.stop_flag, self.scheduler_interval,
+                                                self.periodic, self.scheduler_tick_s)
+        return self.prompt_scheduler
 
 
 def run_consumer(config: Mapping[str, Any]) -> None:
@@ -76,9 +79,9 @@ def run_consumer(config: Mapping[str, Any]) -> None:
     settings = prepare_consumer(config)
     start_recovery_chain()
     poll = float(settings["QUEUE_POLL_S"])
-    consumer = PromptConsumer(huey, workers=int(settings["QUEUE_WORKERS"]), worker_type="thread",
+    consumer = PromptConsumer(huey, tick_s=float(settings["SCHEDULE_TICK_S"]),
+                              workers=int(settings["QUEUE_WORKERS"]), worker_type="thread",
                               initial_delay=poll, backoff=1.0, max_delay=poll, periodic=True)
-    consumer.scheduler_tick_s = float(settings["SCHEDULE_TICK_S"])
     log.info("task consumer starting on %s with %s workers", settings["QUEUE_DATABASE"],
              settings["QUEUE_WORKERS"])
     consumer.run()
