@@ -1,8 +1,6 @@
 """Coordinator stages 6-11: prechecks, ADD/START ZONE, ADD SERVER, registry, truthful readiness."""
 from __future__ import annotations
 
-import time
-
 from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
 from app.ob import sql
@@ -179,28 +177,28 @@ def rollback_add_server(ctx) -> None:
     wait(ctx, "delete-server", f"waiting: server {ip}:{rpc_port} is still DELETING", delay=0.5)
 
 
-def rollback_start_zone(ctx) -> None:
-    """STOP ZONE only for a zone this DAG created and only when it is ACTIVE."""
+def _undo_zone(ctx, needed, statement, done, verb: str) -> bool:
+    """Run `statement` on a zone this DAG created, only while `needed(status)` holds."""
     zone = _zone(ctx)
     if not ctx.params.get("zoneCreatedByDag"):
         ctx.log(f"nothing to undo: zone {zone} was not created by this DAG")
-        return
+        return False
     with local_ob(ctx) as conn:
-        if sql.zone_status(conn, zone) == "ACTIVE":
-            _act(ctx, conn, lambda c: sql.stop_zone(c, zone), lambda c: sql.zone_status(c, zone) != "ACTIVE")
-            ctx.log(f"ALTER SYSTEM STOP ZONE {zone}: done")
-            return
-    ctx.log(f"zone {zone} is not ACTIVE")
+        status = sql.zone_status(conn, zone)
+        if not needed(status):
+            ctx.log(f"zone {zone} is {status or 'gone'}: nothing to {verb}")
+            return True
+        _act(ctx, conn, lambda c: statement(c, zone), lambda c: done(sql.zone_status(c, zone)))
+    ctx.log(f"ALTER SYSTEM {verb.upper()} ZONE {zone}: done")
+    return True
+
+
+def rollback_start_zone(ctx) -> None:
+    """STOP ZONE only for a zone this DAG created and only when it is ACTIVE."""
+    _undo_zone(ctx, lambda s: s == "ACTIVE", sql.stop_zone, lambda s: s != "ACTIVE", "stop")
 
 
 def rollback_add_zone(ctx) -> None:
     """DELETE ZONE only for a zone this DAG created and only when it exists."""
-    zone = _zone(ctx)
-    if not ctx.params.get("zoneCreatedByDag"):
-        ctx.log(f"nothing to undo: zone {zone} was not created by this DAG")
-        return
-    with local_ob(ctx) as conn:
-        if sql.zone_status(conn, zone) is not None:
-            _act(ctx, conn, lambda c: sql.delete_zone(c, zone), lambda c: sql.zone_status(c, zone) is None)
-            ctx.log(f"ALTER SYSTEM DELETE ZONE {zone}: done")
-    ctx.update({"zoneCreatedByDag": False, "addZoneAttempted": False})
+    if _undo_zone(ctx, lambda s: s is not None, sql.delete_zone, lambda s: s is None, "delete"):
+        ctx.update({"zoneCreatedByDag": False, "addZoneAttempted": False})

@@ -40,7 +40,7 @@ def _call(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except AgentRequestFailed as exc:
-        raise PeerUnavailable(str(exc)) from None
+        raise PeerUnavailable(exc.reason) from None
     except AgentRequestError as exc:
         raise PeerError(exc.status, exc.err_code, exc.message) from None
 

@@ -1,9 +1,10 @@
 """POST /api/v1/ob/scale_out: the checks of spec/scale-out.md §2, in order, then the DAG."""
 from __future__ import annotations
 
+import contextlib
 import uuid as uuidlib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from app import agent
 from app.dag import engine
@@ -70,16 +71,23 @@ def existing_dag_for(fingerprint: str | None):
     return None
 
 
+@contextlib.contextmanager
+def peer_errors(req: ScaleOutRequest, path: str, prefix: str = "") -> Iterator[None]:
+    """Map a failed call to the target onto Agent.RPC.RequestFailed / RequestError."""
+    try:
+        yield
+    except peer.PeerUnavailable as exc:
+        raise ApiError("Agent.RPC.RequestFailed",
+                       f"{prefix}Request [GET]{path} to {req.address} failed: {exc}") from None
+    except peer.PeerError as exc:
+        raise ApiError("Agent.RPC.RequestError", f"Request [GET]{path} to {req.address} "
+                       f"error: {exc.err_code}: {exc.message}") from None
+
+
 def target_info(req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:
     """Check 4: the target answers GET /api/v1/info."""
-    try:
+    with peer_errors(req, "/api/v1/info", prefix=f"get {req.address} status failed: "):
         return peer.info(req.agent, config)
-    except peer.PeerUnavailable as exc:
-        raise ApiError("Agent.RPC.RequestFailed", f"get {req.address} status failed: Request "
-                       f"[GET]/api/v1/info to {req.address} failed: {exc}") from None
-    except peer.PeerError as exc:
-        raise ApiError("Agent.RPC.RequestError", f"Request [GET]/api/v1/info to {req.address} "
-                       f"error: {exc.err_code}: {exc.message}") from None
 
 
 def check_versions(req: ScaleOutRequest, info: Mapping[str, Any], config: Mapping[str, Any]) -> None:
@@ -119,14 +127,9 @@ def cluster_probe(req: ScaleOutRequest, configs: Mapping[str, str], config: Mapp
 
 
 def encrypted_target_password(req: ScaleOutRequest, config: Mapping[str, Any]) -> str:
-    try:
+    """The target agent password, RSA-encrypted under the target's key (never stored in clear)."""
+    with peer_errors(req, "/api/v1/secret"):
         return peer.encrypt_for(req.agent, config, req.target_agent_password)
-    except peer.PeerUnavailable as exc:
-        raise ApiError("Agent.RPC.RequestFailed", f"Request [GET]/api/v1/secret to {req.address} "
-                       f"failed: {exc}") from None
-    except peer.PeerError as exc:
-        raise ApiError("Agent.RPC.RequestError", f"Request [GET]/api/v1/secret to {req.address} "
-                       f"error: {exc.err_code}: {exc.message}") from None
 
 
 def validate(req: ScaleOutRequest, config: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from app import agent
 from app.dag.template import TaskFailed
-from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SINGLE, AgentState, RegistryAgent
+from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SINGLE, AgentState
 from app.ob.connection import session
 from app.ob.errors import ObAuthError, ObError, ObTransientError
 from app.scaleout import membership, peer, prechecks

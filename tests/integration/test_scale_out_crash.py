@@ -8,11 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from obshell import ClientV1
-from obshell.auth.password import PasswordAuth
 
 from tests.support.agents import alive, descendants
-from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
+from tests.support.scaleout import scale_out_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.0.91"
@@ -22,11 +20,6 @@ COORDINATOR = "127.0.0.91"
 def setup(tmp_path_factory):
     with scale_out_setup(tmp_path_factory.mktemp("scale-out-crash"), COORDINATOR) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def client(setup):
-    return ClientV1(COORDINATOR, 2886, PasswordAuth(ROOT_PASSWORD))
 
 
 def consumer_pid(agent) -> int:

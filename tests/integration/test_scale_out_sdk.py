@@ -18,11 +18,6 @@ def setup(tmp_path_factory):
         yield running
 
 
-@pytest.fixture(scope="module")
-def client(setup):
-    return ClientV1(COORDINATOR, 2886, PasswordAuth(ROOT_PASSWORD))
-
-
 def identity_of(ip: str) -> str:
     return requests.get(f"http://{ip}:2886/api/v1/info", timeout=10).json()["data"]["identity"]
 

@@ -3,8 +3,6 @@ the maintenance lock, the idempotent resubmit, CANCEL and PASS."""
 from __future__ import annotations
 
 import pytest
-from obshell import ClientV1
-from obshell.auth.password import PasswordAuth
 from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 
 from tests.integration.helpers import db_snapshot, error_of
@@ -23,11 +21,6 @@ def setup(tmp_path_factory):
     with scale_out_setup(tmp_path_factory.mktemp("scale-out-validation"), COORDINATOR) as running:
         running.add_target(TARGET)
         yield running
-
-
-@pytest.fixture(scope="module")
-def client(setup):
-    return ClientV1(COORDINATOR, 2886, PasswordAuth(ROOT_PASSWORD))
 
 
 def post(setup, body) -> tuple:
