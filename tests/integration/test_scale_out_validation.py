@@ -167,8 +167,9 @@ def precheck(setup, ip: str, **configs):
 
 
 def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client):
+    setup.add_target("127.0.0.80")
     before = db_snapshot(setup.coordinator)
-    report = precheck(setup, TARGET)
+    report = precheck(setup, "127.0.0.80")
     by_name = {c["name"]: c for c in report["checks"]}
     assert report["passed"] is True, report
     for name in ("coordinator_identity", "target_reachable", "target_identity", "versions",
