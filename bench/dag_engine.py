@@ -179,6 +179,10 @@ def _next_id(cursor, table: str) -> int:
     return cursor.fetchone()[0]
 
 
+def _out_of_time(signum, frame) -> None:
+    raise TimeoutError(f"the benchmark did not finish within {DEADLINE_S:g} s")
+
+
 def main() -> None:
     """Run the benchmark and print its JSON."""
     sys.path[:0] = [str(REPO), str(REPO / "bench")]
@@ -186,6 +190,8 @@ def main() -> None:
     home = root / "home"
     (home / "bin").mkdir(parents=True)
     process = None
+    signal.signal(signal.SIGALRM, _out_of_time)
+    signal.alarm(int(DEADLINE_S))
     try:
         _bind(home)
         process = _start_serve(home)
@@ -211,6 +217,7 @@ def main() -> None:
             "bench_s": round(time.monotonic() - started, 1),
         }))
     finally:
+        signal.alarm(0)
         if process is not None:
             _stop(process)
         shutil.rmtree(root, ignore_errors=True)
