@@ -26,6 +26,19 @@ def access_lines(agent: AgentHandle) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+def settled_access_count(agent: AgentHandle, quiet: float = 0.3, timeout: float = 5.0) -> int:
+    """The access-log length once earlier requests' lines stopped arriving (workers write late)."""
+    deadline = time.monotonic() + timeout
+    count = len(access_lines(agent))
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = len(access_lines(agent))
+        if now == count:
+            break
+        count = now
+    return count
+
+
 def new_access_lines(agent: AgentHandle, before: int, want: int = 0, timeout: float = 5.0) -> list[str]:
     """Access-log lines after the first `before`, waiting until at least `want` arrived."""
     deadline = time.monotonic() + timeout

@@ -6,7 +6,7 @@ import pytest
 from app import agent_client
 from app.agent_client import AgentClient, AgentRequestError, AgentRequestFailed
 from app.models import IDENTITY_CLUSTER_AGENT
-from tests.integration.helpers import access_lines, new_access_lines
+from tests.integration.helpers import new_access_lines, settled_access_count
 from tests.support.agents import prepare_home, serve_agent, start_serve, stop_serve
 
 pytestmark = pytest.mark.integration
@@ -81,7 +81,7 @@ def test_stale_key_is_refetched_once_on_code_1(tmp_path):
     (home / "obscale" / "agent_key.pem").unlink()
     handle = start_serve(IP, home, port=PORT + 1)
     try:
-        before = len(access_lines(handle))
+        before = settled_access_count(handle)
         assert client.request("POST", "/api/v1/admin/ping", body={})["pong"]
         lines = new_access_lines(handle, before, want=3)
         assert [line.split('"')[1].split()[1] for line in lines] == [

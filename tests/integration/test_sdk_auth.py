@@ -9,7 +9,7 @@ from obshell.info import get_info
 from obshell.service.client_v1 import OBShellHandleError
 
 from app.models import IDENTITY_CLUSTER_AGENT
-from tests.integration.helpers import access_lines, db_snapshot, new_access_lines
+from tests.integration.helpers import access_lines, db_snapshot, new_access_lines, settled_access_count
 from tests.support.agents import prepare_home, serve_agent, start_serve, stop_serve
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def test_sdk_get_info_and_get_status(single_agent):
 
 
 def test_fresh_client_does_info_info_secret_then_the_call(single_agent):
-    before = len(access_lines(single_agent))
+    before = settled_access_count(single_agent)
     assert _health(ClientV1(IP, PORT, auth=PasswordAuth("ignored-on-single")))["components"]
     lines = new_access_lines(single_agent, before, want=4)
     assert _paths(lines) == ["GET /api/v1/info HTTP/1.1", "GET /api/v1/info HTTP/1.1",
@@ -118,7 +118,7 @@ def test_client_with_a_stale_key_recovers_after_key_rotation(tmp_path):
     agent = start_serve(IP, home, port=PORT + 3)
     try:
         assert requests.get(agent.base_url + "/api/v1/secret", timeout=5).json()["data"] != old_key
-        before = len(access_lines(agent))
+        before = settled_access_count(agent)
         assert _health(client)["components"]
         lines = [l for l in new_access_lines(agent, before, want=6) if HEALTH in l]
         assert [l.split('" ')[1].split()[0] for l in lines] == ["401", "200", "200"]
