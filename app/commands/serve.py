@@ -1,6 +1,7 @@
 """`obscale serve`, `obscale migrate` and the hidden `obscale worker`."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -46,6 +47,9 @@ def worker(home: Path) -> None:
 
     config = home_config(home)
     setup_logging(config, "worker.log")
+    # huey logs every task run at INFO; waits re-check often, so keep its chatter for DEBUG.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("huey").setLevel(logging.WARNING)
     init_db(config["DATABASE"])
     keystore.open_keystore(config["KEY_FILE"], int(config["RSA_KEY_BITS"]))
     run_consumer(config)
