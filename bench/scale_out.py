@@ -1,9 +1,10 @@
-"""Benchmark: one full scale-out on loopback with obemu delays at zero.
+"""Benchmark: full scale-outs on loopback with obemu delays at zero and default agent settings.
 
-Prints one JSON object: scale_out_s (POST to SUCCEED), stages [{name, s}], the target's
-stages, agent_peak_rss_mib (gunicorn master + workers + consumer of the busier agent, sampled
-every 20 ms) and the settings used. Sets up its own cluster, coordinator and target and
-tears them down. Usage: python bench/scale_out.py [--coordinator-ip 127.0.0.101] [--runs 1]
+Prints one JSON object: scale_out_s (median POST-to-SUCCEED over --runs scale-outs, each a new
+target), runs_s, stages [{name, s}] and target_stages of the median run, agent_peak_rss_mib
+(gunicorn master + workers + consumer of the busier agent, sampled every 20 ms) and
+supervisor_peak_rss_mib (`obscale serve` itself). Sets up its own cluster, coordinator and
+targets and tears them down. Usage: python bench/scale_out.py [--coordinator-ip 127.0.0.101] [--runs 3]
 """
 from __future__ import annotations
 
@@ -100,21 +101,25 @@ def one_run(client: AgentClient, ip: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--coordinator-ip", default="127.0.0.101")
+    parser.add_argument("--runs", type=int, default=3, choices=range(1, 10))
     args = parser.parse_args()
-    prefix = args.coordinator_ip.rsplit(".", 1)[0]
-    target_ip = f"{prefix}.{int(args.coordinator_ip.rsplit('.', 1)[1]) + 1}"
+    prefix, last = args.coordinator_ip.rsplit(".", 1)
+    targets = [f"{prefix}.{int(last) + n}" for n in range(1, args.runs + 1)]
     with tempfile.TemporaryDirectory(prefix="bench-scale-out-") as base:
-        with scale_out_setup(Path(base), args.coordinator_ip, {}) as setup:
-            setup.add_target(target_ip)
-            sampler = RssSampler([setup.coordinator, setup.targets[target_ip]])
+        with scale_out_setup(Path(base), args.coordinator_ip, fast=False) as setup:
+            for ip in targets:
+                setup.add_target(ip)
+            sampler = RssSampler([setup.coordinator, *setup.targets.values()])
             sampler.start()
             client = AgentClient(args.coordinator_ip, 2886)
-            result = one_run(client, target_ip)
+            runs = [one_run(client, ip) for ip in targets]
             sampler.stop_flag.set()
             sampler.join()
-            result["agent_peak_rss_mib"] = round(sampler.peak, 1)
-            result["supervisor_peak_rss_mib"] = round(sampler.supervisor_peak, 1)
-            result["settings"] = {k: v for k, v in setup.env.items() if k.startswith("OBSCALE_")}
+    runs.sort(key=lambda r: r["scale_out_s"])
+    result = dict(runs[len(runs) // 2])
+    result["runs_s"] = [r["scale_out_s"] for r in runs]
+    result["agent_peak_rss_mib"] = round(sampler.peak, 1)
+    result["supervisor_peak_rss_mib"] = round(sampler.supervisor_peak, 1)
     print(json.dumps(result))
 
 

@@ -83,15 +83,18 @@ def takeover(home: Path, ip: str, env: Mapping[str, str],
 
 
 @contextlib.contextmanager
-def scale_out_setup(base_dir: Path, coordinator_ip: str,
-                    extra_env: Mapping[str, str] | None = None) -> Iterator[ScaleOutSetup]:
-    """A one-node cluster on `coordinator_ip` taken over by its agent; add targets inside."""
+def scale_out_setup(base_dir: Path, coordinator_ip: str, extra_env: Mapping[str, str] | None = None,
+                    fast: bool = True) -> Iterator[ScaleOutSetup]:
+    """A one-node cluster on `coordinator_ip` taken over by its agent; add targets inside.
+
+    fast=False keeps the agents' default settings (the benchmark uses that).
+    """
     fleet = Fleet(base_dir)
     setup: ScaleOutSetup | None = None
     try:
         cluster = fleet.start_cluster(coordinator_ip, root_password=ROOT_PASSWORD, zone="zone1",
                                       cluster="obdemo", cluster_id=7)
-        env = {**FAST_SETTINGS, **cluster.env, **(extra_env or {})}
+        env = {**(FAST_SETTINGS if fast else {}), **cluster.env, **(extra_env or {})}
         result = takeover(cluster.home, coordinator_ip, env)
         assert result.returncode == 0, result.stderr
         setup = ScaleOutSetup(fleet, cluster, start_serve(coordinator_ip, cluster.home, env=env), env)
