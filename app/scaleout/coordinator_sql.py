@@ -130,8 +130,14 @@ def rollback_add_agent(ctx) -> None:
 
 
 def check_finished(ctx) -> None:
-    """Last stage: the server truly serves and the target reports CLUSTER AGENT."""
+    """Last stage: the server truly serves and the target reports CLUSTER AGENT.
+
+    additional_data.readiness reads "unverified" until both hold, so a DAG that an operator
+    PASSes at this stage says so; it becomes "verified" when the stage succeeds.
+    """
     ip, rpc_port = _ip_port(ctx)
+    if ctx.data.get("readiness") != "unverified":
+        ctx.set_data("readiness", "unverified")
     with local_ob(ctx) as conn:
         row = sql.server_row(conn, ip, rpc_port)
     if row is None or row.status == "DELETING":
@@ -144,6 +150,7 @@ def check_finished(ctx) -> None:
         identity = peer.info(target_of(ctx), ctx.config).get("identity")
     if identity != IDENTITY_CLUSTER_AGENT:
         wait(ctx, f"identity:{identity}", f"waiting: target identity is {identity}")
+    ctx.set_data("readiness", "verified")
     ctx.log(f"server {ip}:{rpc_port} serves (START_SERVICE_TIME {row.start_service_time}) "
             f"and {target_name(ctx)} is CLUSTER AGENT")
 

@@ -37,6 +37,7 @@ def test_scale_out_into_existing_zone(setup, client):
     assert (dag.stage, dag.max_stage, dag.state, dag.operator) == (1, 9, "READY", "RUN")
     done = client.wait_dag_succeed(dag.generic_id)
     assert (done.state, done.operator, done.stage) == ("SUCCEED", "RUN", 9)
+    assert done.additional_data["readiness"] == "verified"
     zone, status, start_service_time, stop_time = setup.server_row("127.0.0.42")
     assert (zone, status, stop_time) == ("zone1", "ACTIVE", None)
     assert start_service_time is not None

@@ -133,6 +133,7 @@ def test_lock_resubmit_cancel_and_pass(setup, client):
     assert client.operate_dag(dag.generic_id, "PASS") is True
     passed = client.get_dag(dag.generic_id)
     assert (passed.state, passed.operator, passed.additional_data["passed"]) == ("SUCCEED", "PASS", True)
+    assert passed.additional_data["readiness"] == "unverified"
     assert client.get_cluster_unfinished_dag() == []
     obemu(setup, "fault", "clear", "--server", f"{TARGET}:2882")
 
