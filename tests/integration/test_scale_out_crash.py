@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.agents import alive, descendants
+from tests.support.polling import wait_until
 from tests.support.scaleout import scale_out_setup
 
 pytestmark = pytest.mark.integration
@@ -32,13 +32,7 @@ def consumer_pid(agent) -> int:
 
 
 def wait_for(predicate, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(predicate, timeout, what=what)
 
 
 def kill_consumer_at(setup, client, dag_id: str, stage: int) -> None:

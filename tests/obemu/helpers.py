@@ -1,10 +1,11 @@
 """Small helpers shared by obemu's tests."""
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import pymysql
+
+from tests.support.polling import wait_until  # noqa: F401  (shared by the obemu suite)
 
 
 def rows(conn, sql: str, args: Any = None) -> list[tuple]:
@@ -39,18 +40,6 @@ def login_error(connect: Callable[[], Any]) -> int | None:
     except pymysql.MySQLError as error:
         return error.args[0]
     return None
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll until predicate() is truthy; returns its value or raises AssertionError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 def server_row(conn, addr: str) -> dict | None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from app.config import load_config
 from tests.support import agents
+from tests.support.polling import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_ENV = {"OBSCALE_TEMPLATE_MODULES": "tests.support.dag_templates",
@@ -69,14 +69,7 @@ class DagAgent:
 
 def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.02) -> Any:
     """Poll until `predicate()` is truthy; return its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
-        time.sleep(interval)
+    return wait_until(predicate, timeout, interval, what=f"{predicate}")
 
 
 def bind_test_process(config: Mapping[str, Any]) -> None:
