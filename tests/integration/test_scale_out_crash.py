@@ -10,16 +10,13 @@ import pytest
 
 from tests.support.agents import alive, descendants
 from tests.support.polling import wait_until
-from tests.support.scaleout import scale_out_setup
+from tests.support.scaleout import module_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.0.91"
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    with scale_out_setup(tmp_path_factory.mktemp("scale-out-crash"), COORDINATOR) as running:
-        yield running
+setup = module_setup("scale-out-crash", COORDINATOR)
 
 
 def consumer_pid(agent) -> int:

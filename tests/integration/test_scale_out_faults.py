@@ -12,7 +12,7 @@ from obshell import ClientV1
 from obshell.auth.password import PasswordAuth
 from obshell.service.client_v1 import TaskExecuteFailedError
 
-from tests.support.scaleout import scale_out_setup
+from tests.support.scaleout import module_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.0.51"
@@ -22,10 +22,7 @@ BUDGETS = {"OBSCALE_SCALE_OUT_SERVING_TIMEOUT_S": "5",
            "OBSCALE_OBSERVER_START_TIMEOUT_S": "20"}
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    with scale_out_setup(tmp_path_factory.mktemp("scale-out-faults"), COORDINATOR, BUDGETS) as running:
-        yield running
+setup = module_setup("scale-out-faults", COORDINATOR, BUDGETS)
 
 
 def obemu(setup, *args: str) -> None:

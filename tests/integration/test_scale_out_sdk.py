@@ -6,16 +6,13 @@ import requests
 from obshell import ClientV1
 from obshell.auth.password import PasswordAuth
 
-from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
+from tests.support.scaleout import ROOT_PASSWORD, module_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.0.41"
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    with scale_out_setup(tmp_path_factory.mktemp("scale-out-sdk"), COORDINATOR) as running:
-        yield running
+setup = module_setup("scale-out-sdk", COORDINATOR)
 
 
 def identity_of(ip: str) -> str:

@@ -105,3 +105,15 @@ def scale_out_setup(base_dir: Path, coordinator_ip: str, extra_env: Mapping[str,
             with contextlib.suppress(Exception):
                 stop_serve(handle, check=False)
         fleet.teardown()
+
+
+def module_setup(name: str, coordinator_ip: str, extra_env: Mapping[str, str] | None = None):
+    """A module-scoped `setup` fixture: one cluster and coordinator for a whole test module."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def setup(tmp_path_factory):
+        with scale_out_setup(tmp_path_factory.mktemp(name), coordinator_ip, extra_env) as running:
+            yield running
+
+    return setup
