@@ -161,6 +161,10 @@ def _pass(dag: Dag, now: float) -> Effect:
     lacking = _first_lacking(unfinished, "can_pass", only_unfinished=True)
     if lacking:
         raise _refuse("PassNotAllowed", f"Failed to pass DAG: node {lacking} cannot pass")
+    template = find_template(dag.name)
+    reason = template.pass_guard(dag) if template and template.pass_guard else None
+    if reason:
+        raise _refuse("PassNotAllowed", f"Failed to pass DAG: {reason}")
     for node in unfinished:
         _pass_rows(node, now)
     return [], finish_dag(dag, PASS, now)

@@ -1,6 +1,9 @@
 """Coordinator stages 6-11: prechecks, ADD/START ZONE, ADD SERVER, registry, truthful readiness."""
 from __future__ import annotations
 
+import json
+
+from app.dag.models import SubTask
 from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
 from app.ob import sql
@@ -130,14 +133,21 @@ def rollback_add_agent(ctx) -> None:
 
 
 def check_finished(ctx) -> None:
-    """Last stage: the server truly serves and the target reports CLUSTER AGENT.
+    """Last stage: the target reports CLUSTER AGENT and the server truly serves.
 
     additional_data.readiness reads "unverified" until both hold, so a DAG that an operator
-    PASSes at this stage says so; it becomes "verified" when the stage succeeds.
+    PASSes at this stage says so; it becomes "verified" when the stage succeeds. The target's
+    identity is recorded too: PASS is allowed only once it is CLUSTER AGENT.
     """
     ip, rpc_port = _ip_port(ctx)
     if ctx.data.get("readiness") != "unverified":
         ctx.set_data("readiness", "unverified")
+    with peer_call(ctx, target_name(ctx)):
+        identity = peer.info(target_of(ctx), ctx.config).get("identity")
+    if ctx.data.get("targetIdentity") != identity:
+        ctx.set_data("targetIdentity", identity)
+    if identity != IDENTITY_CLUSTER_AGENT:
+        wait(ctx, f"identity:{identity}", f"waiting: target identity is {identity}")
     with local_ob(ctx) as conn:
         row = sql.server_row(conn, ip, rpc_port)
     if row is None or row.status == "DELETING":
@@ -146,13 +156,19 @@ def check_finished(ctx) -> None:
     if not row.serving:
         wait(ctx, f"serve:{_why_not_serving(row)}",
              f"waiting: {_why_not_serving(row)} for {int(ctx.waited_s())} s")
-    with peer_call(ctx, target_name(ctx)):
-        identity = peer.info(target_of(ctx), ctx.config).get("identity")
-    if identity != IDENTITY_CLUSTER_AGENT:
-        wait(ctx, f"identity:{identity}", f"waiting: target identity is {identity}")
     ctx.set_data("readiness", "verified")
     ctx.log(f"server {ip}:{rpc_port} serves (START_SERVICE_TIME {row.start_service_time}) "
             f"and {target_name(ctx)} is CLUSTER AGENT")
+
+
+def pass_guard(dag) -> str | None:
+    """PASS waives only the serving wait: the target must already report CLUSTER AGENT."""
+    last = SubTask.select().where(SubTask.dag == dag.id).order_by(SubTask.id.desc()).first()
+    data = json.loads(last.additional_data or "{}") if last is not None else {}
+    if data.get("targetIdentity") != IDENTITY_CLUSTER_AGENT:
+        seen = data.get("targetIdentity") or "not checked yet"
+        return f"the target has not reported CLUSTER AGENT (identity: {seen})"
+    return None
 
 
 def _why_not_serving(row) -> str:

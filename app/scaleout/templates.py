@@ -165,7 +165,8 @@ def push_registry_row(dag_id: int, outcome: str) -> None:
 
 
 COORDINATOR_TEMPLATE = DagTemplate(CLUSTER_SCALE_OUT, coordinator_nodes, scope="cluster",
-                                   propagate=propagate_from_coordinator, on_finish=push_registry_row)
+                                   propagate=propagate_from_coordinator, on_finish=push_registry_row,
+                                   pass_guard=cluster.pass_guard)
 TARGET_TEMPLATE = DagTemplate(LOCAL_SCALE_OUT, target_nodes, scope="agent",
                               propagate=propagate_from_target)
 

@@ -8,6 +8,7 @@ from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 from tests.integration.helpers import db_snapshot, error_of
 from tests.integration.test_scale_out_faults import obemu
 from tests.support import v2
+from tests.support.polling import wait_until
 from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
 
 pytestmark = pytest.mark.integration
@@ -127,6 +128,9 @@ def test_lock_resubmit_cancel_and_pass(setup, client):
     assert error_of(resp)[:2] == (500, "OB.Cluster.UnderMaintenanceWithDag")
     assert "under maintenance by DAG: Cluster scale out" in resp.json()["error"]["message"]
     _wait_stage(client, dag.generic_id, 9)
+    # PASS waives only the serving wait, so the target must have been seen as CLUSTER AGENT.
+    wait_until(lambda: (client.get_dag(dag.generic_id).additional_data or {}).get("targetIdentity")
+               == "CLUSTER AGENT", 60, what="the target reported as CLUSTER AGENT")
     assert client.operate_dag_sync(dag.generic_id, "CANCEL") is True
     cancelled = client.get_dag(dag.generic_id)
     assert (cancelled.state, cancelled.operator) == ("FAILED", "CANCEL")
@@ -139,12 +143,8 @@ def test_lock_resubmit_cancel_and_pass(setup, client):
 
 
 def _wait_stage(client, dag_id: str, stage: int) -> None:
-    import time
-
-    deadline = time.monotonic() + 120
-    while client.get_dag(dag_id, show_detail=False).stage < stage:
-        assert time.monotonic() < deadline, "the DAG never reached its last stage"
-        time.sleep(0.2)
+    wait_until(lambda: client.get_dag(dag_id, show_detail=False).stage >= stage, 120,
+               what=f"stage {stage}")
 
 
 def test_pass_refused_before_last_stage(setup, client):
