@@ -76,6 +76,9 @@ def _session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        # Agent traffic goes straight to the peer, never through an HTTP(S)_PROXY from the
+        # environment: the headers carry encrypted passwords.
+        session.trust_env = False
     return session
 
 

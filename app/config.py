@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     # Scale-out budgets (spec/scale-out.md §3.6).
     "SCALE_OUT_POLL_INTERVAL_S": 2.0,  # the longest gap between two checks of a wait
     "SCALE_OUT_RPC_TIMEOUT_S": 60,
+    # How long a SQL stage keeps retrying transient errors (connection trouble, 4012, 4265).
+    "SCALE_OUT_SQL_TIMEOUT_S": 120,
     "SCALE_OUT_READY_TIMEOUT_S": 120,
     "SCALE_OUT_DEPLOY_TIMEOUT_S": 300,
     "OBSERVER_START_TIMEOUT_S": 600,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from app.dag import lock
 from app.dag.dto import dag_dto, node_dto, sub_task_dto  # noqa: F401 - part of the engine API
@@ -18,9 +18,13 @@ from app.errors import ApiError
 log = logging.getLogger(__name__)
 
 
-def create_dag(template: DagTemplate, params: Mapping[str, Any],
-               lock_key: str | None = None) -> Dag:
-    """Insert the DAG, its nodes and sub-tasks and take the lock in one transaction; then enqueue."""
+def create_dag(template: DagTemplate, params: Mapping[str, Any], lock_key: str | None = None,
+               in_transaction: Callable[[Dag], None] | None = None) -> Dag:
+    """Insert the DAG, its nodes and sub-tasks and take the lock in one transaction; then enqueue.
+
+    `in_transaction(dag)` runs inside that transaction, after the lock is taken: state that must
+    be written only by the request that wins the lock goes there.
+    """
     if database.in_transaction():
         raise RuntimeError("create_dag() must run outside a transaction (it enqueues after commit)")
     nodes = template.build(params)
@@ -36,6 +40,8 @@ def create_dag(template: DagTemplate, params: Mapping[str, Any],
         first = _insert_nodes(dag, nodes, now)
         if template.maintenance_type == MAINTENANCE_GLOBAL:
             lock.take(template.scope, dag.id)
+        if in_transaction is not None:
+            in_transaction(dag)
     log.info("created DAG %s (%s, %d stages)", dag.id, dag.name, dag.max_stage)
     dispatch([job_for(first)])
     return dag

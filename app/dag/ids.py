@@ -87,8 +87,11 @@ def _parse_local(raw: str) -> GenericId:
     return GenericId(_object_id(raw, raw[1 + width + _PORT_DIGITS:]), ip, port)
 
 
+MAX_OBJECT_ID = 2**63 - 1  # SQLite's INTEGER; Go's ParseInt fails beyond it too
+
+
 def _object_id(raw: str, digits: str) -> int:
-    if not digits or int(digits) < 1:
+    if not digits or len(digits) > 19 or not 1 <= int(digits) <= MAX_OBJECT_ID:
         raise invalid(raw)
     return int(digits)
 

@@ -133,6 +133,7 @@ def _cancel(dag: Dag, now: float) -> Effect:
     if lacking:
         raise _refuse("CancelNotAllowed", f"Failed to cancel DAG: node {lacking} cannot cancel")
     dag.operator, dag.cancel_requested, dag.updated_at = CANCEL, True, now
+    dag.start_time = dag.end_time = None  # wire spec §6.5: times reset when CANCEL is accepted
     dag.save()
     node = node_at(dag)
     node.state, node.operator = PENDING, CANCEL
@@ -153,6 +154,14 @@ def _pass_rows(node: DagNode, now: float) -> None:
             sub_task.save()
 
 
+def _check_pass_guard(dag: Dag, prefix: str, node: bool = False) -> None:
+    """The template's own PASS condition (e.g. scale-out: the target already joined)."""
+    template = find_template(dag.name)
+    reason = template.pass_guard(dag) if template and template.pass_guard else None
+    if reason:
+        raise _refuse("PassNotAllowed", f"{prefix}: {reason}", node=node)
+
+
 def _pass(dag: Dag, now: float) -> Effect:
     if _already(dag, PASS, "PassNotFailedDag", "Failed to pass DAG: DAG is not failed"):
         return NO_CHANGE  # PASS is only ever the operator of a SUCCEED DAG
@@ -161,10 +170,7 @@ def _pass(dag: Dag, now: float) -> Effect:
     lacking = _first_lacking(unfinished, "can_pass", only_unfinished=True)
     if lacking:
         raise _refuse("PassNotAllowed", f"Failed to pass DAG: node {lacking} cannot pass")
-    template = find_template(dag.name)
-    reason = template.pass_guard(dag) if template and template.pass_guard else None
-    if reason:
-        raise _refuse("PassNotAllowed", f"Failed to pass DAG: {reason}")
+    _check_pass_guard(dag, "Failed to pass DAG")
     for node in unfinished:
         _pass_rows(node, now)
     return [], finish_dag(dag, PASS, now)
@@ -199,6 +205,8 @@ def _pass_node(dag: Dag, node: DagNode, now: float) -> Effect:
     if dag.mode != MODE_EXECUTE or _first_lacking([node], "can_pass", only_unfinished=True):
         raise _refuse("PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass",
                       node=True)
+    if node.seq == dag.max_stage:
+        _check_pass_guard(dag, "Failed to pass node", node=True)
     _pass_rows(node, now)
     if node.seq == dag.max_stage:
         return [], finish_dag(dag, PASS, now)

@@ -57,7 +57,7 @@ def _execute(claim: claims.Claim, template: DagTemplate | None,
         return Outcome("failed", f"DAG template {dag.name!r} is not registered in this worker")
     try:
         spec = task_spec(template, dag.params_dict(), claim.node.seq, claim.sub_task.seq)
-        budget = spec.budget(config)
+        budget = spec.budget(config, dag.mode)
     except Exception as exc:  # noqa: BLE001 - a broken template fails the sub-task, visibly
         log.exception("DAG %s: cannot build template %r", dag.id, dag.name)
         return Outcome("failed", f"unexpected error: {type(exc).__name__}")

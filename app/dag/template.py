@@ -42,17 +42,22 @@ class TaskSpec:
     rollback: Callable[["TaskContext"], None] | None = None
     budget_s: float | Callable[[Mapping[str, Any]], float] | None = None
     prepare_retry: Callable[["TaskContext"], None] | None = None
+    # The rollback's own budget when it differs from the execute budget (None = the same).
+    rollback_budget_s: float | Callable[[Mapping[str, Any]], float] | None = None
     can_retry: bool = True
     can_rollback: bool = True
     can_cancel: bool = True
     can_pass: bool = False
 
-    def budget(self, config: Mapping[str, Any]) -> float:
+    def budget(self, config: Mapping[str, Any], mode: str = "execute") -> float:
         """The time budget in seconds; SUBTASK_CEILING_S caps it and stands in for None."""
         ceiling = float(config["SUBTASK_CEILING_S"])
-        if self.budget_s is None:
+        chosen = self.budget_s
+        if mode == "rollback" and self.rollback_budget_s is not None:
+            chosen = self.rollback_budget_s
+        if chosen is None:
             return ceiling
-        value = self.budget_s(config) if callable(self.budget_s) else self.budget_s
+        value = chosen(config) if callable(chosen) else chosen
         return min(float(value), ceiling)
 
 

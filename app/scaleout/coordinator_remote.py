@@ -24,6 +24,9 @@ def target_name(ctx) -> str:
 def integrate_config(ctx) -> None:
     """Stage 1: cluster name/id from OB, ports with defaults, directories moved into dirs."""
     params = ctx.params
+    if "dirs" in params:  # a re-run after the result was stored: the config is integrated
+        ctx.log(f"config already integrated: data_dir {params['dirs']['data_dir']}")
+        return
     with local_ob(ctx) as conn:
         cluster = sql.parameter(conn, "cluster")
         cluster_id = sql.parameter(conn, "cluster_id")
@@ -83,16 +86,31 @@ def remote_dag(ctx) -> dict:
                             get_root_password() or "", ctx.params["targetAgentPassword"])
 
 
+def post_to_target(ctx, dag_id: str, operator: str) -> None:
+    """POST an operator to T's local DAG."""
+    with peer_call(ctx, target_name(ctx)):
+        peer.post_operator(target_of(ctx), ctx.config, dag_id, operator,
+                           get_root_password() or "", ctx.params.get("targetAgentPassword"))
+
+
 def _remote_failure(ctx, dag: dict, idx: int | None = None) -> TaskFailed:
     name, line = peer.last_log(dag, idx)
     return TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} "
                       f"failed at '{name}': {line or 'no log'}")
 
 
+def _fail_if_rolled_back(ctx, dag: dict, node: dict) -> None:
+    """A SUCCEED node of a rolled-back (or rolling-back) target DAG is undone, not done."""
+    if dag.get("operator") == "ROLLBACK" or node.get("operator") == "ROLLBACK":
+        raise TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} is "
+                         f"rolled back or rolling back ({dag.get('state')}/{dag.get('operator')})")
+
+
 def wait_node(ctx, idx: int) -> None:
     """Succeed when T's node idx is SUCCEED; fail when it or T's DAG failed."""
     dag = remote_dag(ctx)
     node = node_at(dag, idx)
+    _fail_if_rolled_back(ctx, dag, node)
     if node["state"] == "SUCCEED":
         ctx.log(f"{target_name(ctx)}: '{node['name']}' succeeded")
         return
@@ -110,17 +128,17 @@ def wait_ready(ctx) -> None:
 def _pass_gate_then_wait(ctx, gate_idx: int, work_idx: int) -> None:
     dag = remote_dag(ctx)
     gate = node_at(dag, gate_idx)
+    _fail_if_rolled_back(ctx, dag, gate)
     if gate["state"] == "FAILED" and dag.get("state") == "FAILED":
         # A Go target fails its gate when we are behind; RETRY lets it pass now.
-        with peer_call(ctx, target_name(ctx)):
-            peer.post_operator(target_of(ctx), ctx.config, dag["id"], "RETRY",
-                               get_root_password() or "", ctx.params["targetAgentPassword"])
+        post_to_target(ctx, dag["id"], "RETRY")
         wait(ctx, f"gate:{gate_idx}:retry", f"waiting: sent RETRY to {target_name(ctx)} gate "
              f"'{gate['name']}'")
     if gate["state"] != "SUCCEED":
         wait(ctx, f"gate:{gate_idx}:{gate['state']}",
              f"waiting: {target_name(ctx)} gate '{gate['name']}' is {gate['state']}")
     work = node_at(dag, work_idx)
+    _fail_if_rolled_back(ctx, dag, work)
     if work["state"] == "FAILED":
         name, line = peer.last_log(dag, work_idx)
         raise TaskFailed(f"dag {dag['id']} {dag.get('name', '')} failed: [{name}] {line or 'no log'}")

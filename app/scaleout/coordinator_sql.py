@@ -9,9 +9,11 @@ from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
 from app.ob import sql
 from app.ob.errors import OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH, ObError, ObTransientError
 from app.scaleout import peer
-from app.scaleout.coordinator_remote import target_name, target_of
+from app.scaleout.coordinator_remote import post_to_target, remote_dag, target_name, target_of
 from app.scaleout.steps import local_ob, peer_call, wait
 
+# Target nodes from 'Watch cluster scale_out dag' on fail only because they watch us.
+WATCH_NODE_IDX = 5
 # Errors that may mean "already done": believed only after a fresh read shows the wanted state.
 ALREADY_DONE_CODES = (OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH)
 
@@ -133,7 +135,7 @@ def rollback_add_agent(ctx) -> None:
 
 
 def check_finished(ctx) -> None:
-    """Last stage: the target reports CLUSTER AGENT and the server truly serves.
+    """Last stage: the server truly serves and the target reports CLUSTER AGENT.
 
     additional_data.readiness reads "unverified" until both hold, so a DAG that an operator
     PASSes at this stage says so; it becomes "verified" when the stage succeeds. The target's
@@ -142,23 +144,38 @@ def check_finished(ctx) -> None:
     ip, rpc_port = _ip_port(ctx)
     if ctx.data.get("readiness") != "unverified":
         ctx.set_data("readiness", "unverified")
-    with peer_call(ctx, target_name(ctx)):
-        identity = peer.info(target_of(ctx), ctx.config).get("identity")
-    if ctx.data.get("targetIdentity") != identity:
-        ctx.set_data("targetIdentity", identity)
-    if identity != IDENTITY_CLUSTER_AGENT:
-        wait(ctx, f"identity:{identity}", f"waiting: target identity is {identity}")
     with local_ob(ctx) as conn:
         row = sql.server_row(conn, ip, rpc_port)
     if row is None or row.status == "DELETING":
         raise TaskFailed(f"server {ip}:{rpc_port} is {'missing' if row is None else 'DELETING'} "
                          "in DBA_OB_SERVERS")
+    with peer_call(ctx, target_name(ctx)):
+        identity = peer.info(target_of(ctx), ctx.config).get("identity")
+    if ctx.data.get("targetIdentity") != identity:
+        ctx.set_data("targetIdentity", identity)
+    if identity != IDENTITY_CLUSTER_AGENT:
+        _nudge_target(ctx)
+        wait(ctx, f"identity:{identity}", f"waiting: target identity is {identity}")
     if not row.serving:
         wait(ctx, f"serve:{_why_not_serving(row)}",
              f"waiting: {_why_not_serving(row)} for {int(ctx.waited_s())} s")
     ctx.set_data("readiness", "verified")
     ctx.log(f"server {ip}:{rpc_port} serves (START_SERVICE_TIME {row.start_service_time}) "
             f"and {target_name(ctx)} is CLUSTER AGENT")
+
+
+def _nudge_target(ctx) -> None:
+    """A target whose watch failed while we were FAILED is retried; any other failure is ours."""
+    dag = remote_dag(ctx)
+    if dag.get("state") != "FAILED":
+        return
+    failed_at = next((i for i, n in enumerate(dag.get("nodes") or []) if n["state"] == "FAILED"), -1)
+    if dag.get("operator") != "RUN" or failed_at < WATCH_NODE_IDX:
+        name, line = peer.last_log(dag)
+        raise TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} "
+                         f"failed at '{name}': {line or 'no log'}")
+    post_to_target(ctx, dag["id"], "RETRY")
+    ctx.log(f"sent RETRY to {target_name(ctx)} DAG {dag['id']}: it had stopped watching us")
 
 
 def pass_guard(dag) -> str | None:
@@ -193,7 +210,9 @@ def rollback_add_server(ctx) -> None:
             ctx.set("addServerSucceed", False)
             return
         if row.zone != zone:
-            raise TaskFailed(f"server {ip}:{rpc_port} is in zone {row.zone}; not deleting it")
+            ctx.log(f"server {ip}:{rpc_port} is in zone {row.zone}, not {zone}: "
+                    "this DAG did not add it, so it is left alone")
+            return
         if row.status != "DELETING":
             _act(ctx, conn, lambda c: sql.delete_server(c, ip, rpc_port, zone), lambda c: True)
             ctx.log(f"ALTER SYSTEM DELETE SERVER '{sql.server_address(ip, rpc_port)}' ZONE '{zone}'")

@@ -40,8 +40,10 @@ def _host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any])
             "obConfigs": {**configs, "mysql_port": str(mysql_port), "rpc_port": str(rpc_port)},
             "dirs": rules.dirs_for(configs, configs["homePath"])}
     try:
+        # The target is SINGLE: the agent header with its encrypted agent password always works.
+        auth = peer.encrypt_for(req.agent, config, req.target_agent_password)
         reply = peer.call(req.agent, config, "POST", "/rpc/v1/ob/scale_out/precheck",
-                          req.target_agent_password, body=body)
+                          agent.get_root_password() or "", body=body, agent_password_enc=auth)
         return list(reply["checks"])
     except peer.PeerError as exc:
         if exc.status in (404, 405):
@@ -55,6 +57,7 @@ def _host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any])
 
 def precheck(req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:
     """Checks 1 and 8 answer 400 (bad body); everything else is reported as an entry."""
+    rules.normalise_configs(req.configs, req.zone, req.port, "")  # check 8, before any call
     checks = []
     entry, _ = _entry("coordinator_identity", lambda: require_identity(
         my_address(config), agent.get_identity().identity, IDENTITY_CLUSTER_AGENT))

@@ -51,6 +51,7 @@ def _check_body(body: Mapping[str, Any], config: Mapping[str, Any]) -> None:
     if os.path.normpath(body["dirs"]["homePath"]) != os.path.normpath(config["HOME"]):
         raise ApiError("Common.IllegalArgument", "Illegal argument: homePath in dirs")
     rules.check_rpc_configs(body["obConfigs"], body["zone"], int(config["PORT"]))
+    rules.check_capacities_and_dirs({k: v for k, v in body["dirs"].items() if k != "homePath"})
     if body.get("targetVersion"):
         raise ApiError("Common.IllegalArgument", "Illegal argument: targetVersion must be empty; "
                        "this agent is never upgraded by a scale-out")
@@ -73,13 +74,15 @@ def receive_scale_out(body: dict[str, Any], config: Mapping[str, Any]) -> dict[s
     if holder is not None:
         raise _refuse_busy(holder, config)
     _check_body(body, config)
-    agent.set_root_password(_root_password(body))
+    root_password = _root_password(body)
     params = {k: body[k] for k in ("agentInfo", "obConfigs", "zone", "allAgents", "dirs",
                                    "coordinateDagId", "uuid", "paramExpectDeployNextStage",
                                    "paramExpectStartNextStage", "paramExpectRollbackNextStage")}
     params["timeouts"] = body.get("timeouts") or {}
     try:
-        dag = engine.create_dag(TARGET_TEMPLATE, params, lock_key=body["uuid"])
+        # Only the request that wins the agent lock may record its coordinator's root password.
+        dag = engine.create_dag(TARGET_TEMPLATE, params, lock_key=body["uuid"],
+                                in_transaction=lambda _dag: agent.set_root_password(root_password))
     except engine.LockHeld as held:
         if _same_request(held.holder, body["uuid"]):
             return flat_reply(held.holder, config)

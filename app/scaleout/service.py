@@ -39,7 +39,7 @@ def from_body(body: Mapping[str, Any]) -> ScaleOutRequest:
     """Check 1 beyond the schema: the target's IP literal and port range."""
     info = body["agentInfo"]
     return ScaleOutRequest(rules.check_ip(info["ip"]), rules.check_agent_port(info["port"]),
-                           body["zone"], dict(body["obConfigs"]), body.get("targetAgentPassword", ""))
+                           body["zone"], dict(body["obConfigs"]), body.get("targetAgentPassword") or "")
 
 
 def my_address(config: Mapping[str, Any]) -> str:

@@ -20,13 +20,22 @@ def start_observer(ctx) -> None:
     params = ctx.params
     pid = observer.live_observer_pid(home)
     if pid is None:
-        launched = ctx.local.get("launched_pid")
-        if launched:
-            tail = observer_log_tail(home)
-            raise TaskFailed(f"observer process {launched} exited during start"
-                             + (f"; observer.log: {tail}" if tail else ""))
-        pid = _launch(ctx, home, ip, params)
+        if ctx.local.get("launched"):
+            pid = _launched_pid(ctx, home)
+        else:
+            pid = _launch(ctx, home, ip, params)
     _health_check(ctx, home, ip, pid, int(params["obConfigs"]["mysql_port"]))
+
+
+def _launched_pid(ctx, home: str) -> int:
+    """After our launch: the pid file's process, or a wait until the daemon writes it."""
+    pid = observer.read_pid(home)
+    if pid is None:
+        wait(ctx, "health:pid", f"waiting: the observer has not written {observer.pid_file(home)} "
+             f"yet ({_budget_note(ctx)})")
+    tail = observer_log_tail(home)
+    raise TaskFailed(f"observer process {pid} exited during start"
+                     + (f"; observer.log: {tail}" if tail else ""))
 
 
 def _launch(ctx, home: str, ip: str, params: dict) -> int:
@@ -39,10 +48,10 @@ def _launch(ctx, home: str, ip: str, params: dict) -> int:
     ctx.log(f"observer launcher exited with code {code}" + (f": {output}" if output else ""))
     if code != 0:
         raise TaskFailed(f"observer failed to start (exit code {code})" + (f": {output}" if output else ""))
+    ctx.set_local("launched", True)
     pid = observer.read_pid(home)
     if pid is None:
-        raise TaskFailed(f"observer started but wrote no pid to {observer.pid_file(home)}")
-    ctx.set_local("launched_pid", pid)
+        wait(ctx, "health:pid", f"waiting: the observer has not written {observer.pid_file(home)} yet")
     return pid
 
 
@@ -66,7 +75,7 @@ def prepare_retry(ctx) -> None:
     if pid is not None:
         observer.stop(pid, float(ctx.config["OBSERVER_STOP_TIMEOUT_S"]))
         ctx.log(f"stopped observer pid {pid} before retrying")
-    ctx.set_local("launched_pid", None)
+    ctx.set_local("launched", False)
 
 
 def stop_observer(ctx) -> None:

@@ -15,15 +15,23 @@ log = logging.getLogger(__name__)
 
 CLUSTER_SCALE_OUT = "Cluster scale out"
 LOCAL_SCALE_OUT = "Local scale out"
-SQL_BUDGET_S = 120.0
 
 
 def _cfg(key: str):
     return lambda config: float(config[key])
 
 
-def _node(name: str, execute, rollback=None, budget=SQL_BUDGET_S, **flags) -> NodeSpec:
+SQL_BUDGET = _cfg("SCALE_OUT_SQL_TIMEOUT_S")
+
+
+def _node(name: str, execute, rollback=None, budget=SQL_BUDGET, **flags) -> NodeSpec:
     return NodeSpec(name, [TaskSpec(name, execute, rollback, budget, **flags)])
+
+
+def _target_rollback_budget(config) -> float:
+    """T may still be in its observer health check when C rolls back, then it stops it."""
+    return (float(config["OBSERVER_START_TIMEOUT_S"]) + float(config["OBSERVER_STOP_TIMEOUT_S"])
+            + float(config["SCALE_OUT_DEPLOY_TIMEOUT_S"]))
 
 
 def _nothing(ctx) -> None:
@@ -35,7 +43,7 @@ def coordinator_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
     nodes = [
         _node("Integrate server config", remote.integrate_config, _nothing),
         _node("Create local scale out dag", remote.create_local_dag, rollback_target_dag,
-              _cfg("SCALE_OUT_RPC_TIMEOUT_S")),
+              _cfg("SCALE_OUT_RPC_TIMEOUT_S"), rollback_budget_s=_target_rollback_budget),
         _node("Wait scale out ready", remote.wait_ready, _nothing, _cfg("SCALE_OUT_READY_TIMEOUT_S")),
         _node("Wait remote deploy finish", remote.wait_deploy, _nothing,
               _cfg("SCALE_OUT_DEPLOY_TIMEOUT_S")),
@@ -48,7 +56,7 @@ def coordinator_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
                   _node("Start new zone for scale_out", cluster.start_zone, cluster.rollback_start_zone)]
     nodes += [
         _node("Add server for scale_out", cluster.add_server, cluster.rollback_add_server,
-              lambda c: float(c["SCALE_OUT_DELETE_SERVER_TIMEOUT_S"])),
+              rollback_budget_s=_cfg("SCALE_OUT_DELETE_SERVER_TIMEOUT_S")),
         _node("Add agent for scale_out", cluster.add_agent, cluster.rollback_add_agent),
         _node("Check cluster scale_out whether finished", cluster.check_finished, _nothing,
               _cfg("SCALE_OUT_SERVING_TIMEOUT_S"), can_pass=True),
@@ -97,7 +105,7 @@ def rollback_target_dag(ctx) -> None:
         raise TaskFailed(f"{remote.target_name(ctx)} DAG {dag_id} already succeeded; "
                          "it cannot be rolled back from here")
     if dag.get("state") == "FAILED":
-        _post_target(ctx, dag_id, "ROLLBACK")
+        remote.post_to_target(ctx, dag_id, "ROLLBACK")
     wait(ctx, f"rb-target:{dag.get('state')}:{dag.get('operator')}",
          f"waiting: {remote.target_name(ctx)} DAG {dag_id} is {dag.get('state')}/{dag.get('operator')}")
 
@@ -115,12 +123,6 @@ def _find_target_dag_by_uuid(ctx) -> str | None:
     if (dag.get("additional_data") or {}).get("scaleOutUUID") == ctx.params["uuid"]:
         return str(dag["id"])
     return None
-
-
-def _post_target(ctx, dag_id: str, operator: str) -> None:
-    with peer_call(ctx, remote.target_name(ctx)):
-        peer.post_operator(remote.target_of(ctx), ctx.config, dag_id, operator,
-                           agent.get_root_password() or "", ctx.params.get("targetAgentPassword"))
 
 
 def propagate_from_coordinator(ctx, operator: str) -> None:
@@ -160,7 +162,7 @@ def push_registry_row(dag_id: int, outcome: str) -> None:
     """After success, tell every other registered agent about the new one (best effort)."""
     from app.scaleout.registry_push import push_new_agent
 
-    if outcome == "SUCCEED":
+    if outcome in ("SUCCEED", "PASSED"):
         push_new_agent(dag_id)
 
 

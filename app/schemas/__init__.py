@@ -22,7 +22,7 @@ def json_body() -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise bind_failed([{"tag": "json", "field": "", "message": "Body is not valid JSON."}])
     if not isinstance(value, dict):
         raise bind_failed([{"tag": "json", "field": "", "message": "Body is not a JSON object."}])

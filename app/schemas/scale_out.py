@@ -56,7 +56,8 @@ class ScaleOutRequestSchema(Schema):
     agentInfo = fields.Nested(AgentInfoSchema, required=True)  # noqa: N815 - wire name
     zone = NonEmptyString(required=True)
     obConfigs = fields.Dict(keys=fields.String(), values=ConfigValue(), required=True)  # noqa: N815
-    targetAgentPassword = fields.String(load_default="")  # noqa: N815
+    # null reads as "" (as Go's decoder does); the SDK always sends a string.
+    targetAgentPassword = fields.String(load_default="", allow_none=True)  # noqa: N815
 
 
 class DirsSchema(Schema):

@@ -127,13 +127,12 @@ def parse_fields(plaintext: bytes) -> HeaderFields:
         raise CryptoError()
     auth, ts, uri, keys = (obj.get(name) for name in ("auth", "ts", "uri", "keys"))
     auth = "" if auth is None else auth
-    if not isinstance(auth, str) or not isinstance(ts if ts is not None else "", str):
-        raise CryptoError()
-    if not isinstance(uri if uri is not None else "", str):
+    # Auth and Keys may be null; Ts and Uri must be strings (a missing or null one fails here).
+    if not isinstance(auth, str) or not isinstance(ts, str) or not isinstance(uri, str):
         raise CryptoError()
     if keys is not None and not isinstance(keys, str):
         raise CryptoError()
-    fields = HeaderFields(auth, ts or "", uri or "", keys)
+    fields = HeaderFields(auth, ts, uri, keys)
     try:
         "".join((fields.auth, fields.ts, fields.uri, fields.keys or "")).encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes

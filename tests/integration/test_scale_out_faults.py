@@ -19,6 +19,7 @@ COORDINATOR = "127.0.0.51"
 # Short budgets so that waits end within seconds; the relations between them stay valid.
 BUDGETS = {"OBSCALE_SCALE_OUT_SERVING_TIMEOUT_S": "5",
            "OBSCALE_SCALE_OUT_DELETE_SERVER_TIMEOUT_S": "6",
+           "OBSCALE_SCALE_OUT_SQL_TIMEOUT_S": "6",
            "OBSCALE_OBSERVER_START_TIMEOUT_S": "20"}
 
 

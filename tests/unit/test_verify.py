@@ -42,7 +42,7 @@ def test_no_header_is_400_not_found():
     (b'{"auth": "a", "ts": "1", "uri": "/u", "keys": null}', ("a", "1", "/u", None)),
     (b'{"Auth": null, "Ts": "2", "Uri": "/v", "Keys": "k", "Token": "", "ForwardAgent": {}}',
      ("", "2", "/v", "k")),
-    (b'{"AUTH": "x", "tS": "3"}', ("x", "3", "", None)),
+    (b'{"AUTH": "x", "tS": "3", "uRi": "/w"}', ("x", "3", "/w", None)),
 ])
 def test_parse_fields_folds_case_and_types(text, expected):
     fields = verify.parse_fields(text)
@@ -214,3 +214,14 @@ def test_verify_request_runs_the_steps_in_order(store):
     with pytest.raises(ApiError) as excinfo:  # expired: before the replay store is touched
         verify.verify_request(view, store, creds, remember, now=2000)
     assert excinfo.value.err_code == "Security.Authentication.Expired" and len(seen) == 2
+
+
+@pytest.mark.parametrize("text", [
+    b'{"auth": "a", "ts": null, "uri": "/u"}',
+    b'{"auth": "a", "uri": "/u"}',
+    b'{"auth": "a", "ts": "1", "uri": null}',
+    b'{"auth": "a", "ts": "1"}',
+])
+def test_missing_or_null_ts_and_uri_are_decoding_failures(text):
+    with pytest.raises(CryptoError):
+        verify.parse_fields(text)

@@ -27,7 +27,7 @@ def test_cluster_ids(raw, obj_id):
 @pytest.mark.parametrize("raw", [
     "", "1", "x1", "1a", "-11", "2123", "2" + "9" * 15, "3" + "0" * 44, "0", "01", "61", "91",
     "10", "2" + "9" * 10 + "02886" + "1", "2" + "0" * 10 + "99999" + "1", "2" + "0" * 15 + "0",
-    "١١",
+    "١١", "1" + "9" * 19, "1" + "9" * 5000,
 ])
 def test_invalid_ids(raw):
     with pytest.raises(ApiError) as caught:

@@ -295,3 +295,30 @@ def test_node_operator_refusals(api, files, manual, situation, operator, err):
     resp = api.post(f"/node/{node['id']}", {"operator": operator})
     assert resp.status_code == 400
     assert resp.get_json()["error"]["errCode"] == f"Task.Node.Operator.{err}"
+
+
+@pytest.mark.parametrize("via_node", [False, True])
+def test_template_pass_guard_refuses_both_ways(dag_app, files, monkeypatch, via_node):
+    from app.dag.template import find_template
+
+    monkeypatch.setattr(find_template(templates.LINEAR), "pass_guard", lambda dag: "not ready")
+    dag = create(templates.LINEAR, fail_at(files, 3, how={"can_pass": True}))
+    with pytest.raises(ApiError) as refused:
+        if via_node:
+            engine.operate_node(engine.dag_dto(reload(dag), True)["nodes"][2]["node_id"], "PASS")
+        else:
+            engine.operate(dag.id, "PASS")
+    assert refused.value.err_code.endswith("Operator.PassNotAllowed")
+    assert refused.value.message.endswith(": not ready")
+    assert (reload(dag).state, reload(dag).operator) == ("FAILED", "RUN")
+
+
+def test_cancel_resets_times_to_unset(dag_app, files, manual):
+    dag = create(templates.LINEAR, files.params(nodes={"2": {"waits": 1, "wait_delay": 60}}))
+    (args, _), = manual.jobs
+    manual.jobs.clear()
+    claims.claim(*args, dag_app.config)  # the first stage is running: the DAG has a start time
+    assert engine.dag_dto(reload(dag), False)["start_time"] != UNSET_TIME
+    engine.operate(dag.id, "CANCEL")
+    dto = engine.dag_dto(reload(dag), False)
+    assert (dto["operator"], dto["start_time"], dto["end_time"]) == ("CANCEL", UNSET_TIME, UNSET_TIME)
