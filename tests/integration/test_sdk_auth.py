@@ -9,7 +9,7 @@ from obshell.info import get_info
 from obshell.service.client_v1 import OBShellHandleError
 
 from app.models import IDENTITY_CLUSTER_AGENT
-from tests.integration.helpers import access_lines, db_snapshot, new_access_lines, settled_access_count
+from tests.integration.helpers import db_snapshot, new_access_lines, settled_access_count
 from tests.support.agents import prepare_home, serve_agent, start_serve, stop_serve
 
 pytestmark = pytest.mark.integration
@@ -75,7 +75,7 @@ def test_right_root_password_succeeds(cluster_agent):
 
 
 def test_wrong_root_password_raises_after_one_reauthentication(cluster_agent):
-    before_db, before = db_snapshot(cluster_agent), len(access_lines(cluster_agent))
+    before_db, before = db_snapshot(cluster_agent), settled_access_count(cluster_agent)
     client = ClientV1(IP, PORT + 1, auth=PasswordAuth("wrong"))
     with pytest.raises(OBShellHandleError) as excinfo:
         _health(client)
