@@ -8,7 +8,7 @@ from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
 from app.ob import sql
 from app.ob.errors import OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH, ObError, ObTransientError
-from app.scaleout import peer
+from app.scaleout import membership, peer
 from app.scaleout.coordinator_remote import post_to_target, remote_dag, target_name, target_of
 from app.scaleout.steps import local_ob, peer_call, wait
 
@@ -120,9 +120,7 @@ def intended_registry_row(ctx) -> dict:
 def add_agent(ctx) -> None:
     """Stage 8/10: upsert the target's registry row."""
     row = intended_registry_row(ctx)
-    RegistryAgent.insert(**row).on_conflict(
-        conflict_target=[RegistryAgent.ip, RegistryAgent.port],
-        update={getattr(RegistryAgent, k): v for k, v in row.items()}).execute()
+    membership.upsert_registry_row(row)
     ctx.log(f"registry: {row['ip']}:{row['port']} is a CLUSTER AGENT in zone {row['zone']}")
 
 

@@ -93,8 +93,6 @@ def receive_scale_out(body: dict[str, Any], config: Mapping[str, Any]) -> dict[s
 def host_precheck(body: Mapping[str, Any], config: Mapping[str, Any]) -> list[dict[str, str]]:
     """The target's host checks for a planned scale-out; changes nothing."""
     configs = body["obConfigs"]
-    rules.check_keys_and_values(configs, allowed_denied=("zone", "cluster", "cluster_id"))
-    rules.check_ports(configs, int(config["PORT"]))
-    rules.check_capacities_and_dirs(configs)
+    rules.check_target_configs(configs, int(config["PORT"]))
     return prechecks.run_host_checks(config["IP"], config["HOME"], configs, body["dirs"],
                                      peer_time=lambda: peer.server_time(body["agentInfo"], config))

@@ -132,14 +132,19 @@ def normalise_configs(configs: Mapping[str, str], zone: str, agent_port: int,
     return out
 
 
+def check_target_configs(configs: Mapping[str, str], agent_port: int) -> None:
+    """8c, 8e, 8f as a target checks them: the coordinator may set zone, cluster, cluster_id."""
+    check_keys_and_values(configs, allowed_denied=("zone", "cluster", "cluster_id"))
+    check_ports(configs, agent_port)
+    check_capacities_and_dirs(configs)
+
+
 def check_rpc_configs(configs: Mapping[str, str], zone: str, agent_port: int) -> None:
     """What a target re-checks on the RPC (§4.1 rule 4)."""
     check_zone(zone)
-    check_keys_and_values(configs, allowed_denied=("zone", "cluster", "cluster_id"))
     if configs.get("zone", zone) != zone:
         raise illegal("Illegal argument: obConfigs.zone differs from zone")
-    check_ports(configs, agent_port)
-    check_capacities_and_dirs(configs)
+    check_target_configs(configs, agent_port)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

@@ -9,6 +9,7 @@ from app.dag.template import DagTemplate, NodeSpec, TaskFailed, TaskSpec, regist
 from app.scaleout import coordinator_remote as remote
 from app.scaleout import coordinator_sql as cluster
 from app.scaleout import peer, start_observer, target, workdir
+from app.scaleout.registry_push import push_new_agent
 from app.scaleout.steps import peer_call, wait
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,6 @@ def propagate_from_coordinator(ctx, operator: str) -> None:
 def propagate_from_target(ctx, operator: str) -> None:
     """Send RETRY/ROLLBACK to a FAILED coordinator DAG; a RUNNING one will notice by itself."""
     dag = target.coordinator_dag(ctx)
-    if operator == "ROLLBACK" and dag.get("operator") == "ROLLBACK" and dag.get("state") != "FAILED":
-        return
     if dag.get("state") != "FAILED":
         return
     with peer_call(ctx, target.COORDINATOR):
@@ -160,8 +159,6 @@ def propagate_from_target(ctx, operator: str) -> None:
 
 def push_registry_row(dag_id: int, outcome: str) -> None:
     """After success, tell every other registered agent about the new one (best effort)."""
-    from app.scaleout.registry_push import push_new_agent
-
     if outcome in ("SUCCEED", "PASSED"):
         push_new_agent(dag_id)
 
