@@ -39,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> "Flask":
     register_error_handlers(app)
     _register_blueprints(app)
     # Operators run in the web process too: their hooks (pass guard, on_finish) need the templates.
-    from app.worker import load_template_modules
+    from app.process.consumer import load_template_modules
 
     load_template_modules(settings.get("TEMPLATE_MODULES"))
     return app

@@ -50,7 +50,7 @@ def _start_serve(home: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBSCALE_")}
     env.update(OBSCALE_TEMPLATE_MODULES="dag_engine",
                PYTHONPATH=os.pathsep.join([str(REPO / "bench"), str(REPO)]))
-    argv = [sys.executable, "-m", "app.cli", "serve", "--home", str(home), "--ip", IP,
+    argv = [sys.executable, "-m", "app", "serve", "--home", str(home), "--ip", IP,
             "--port", str(PORT)]
     out = open(home.parent / "serve.out", "ab")
     process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -123,7 +123,7 @@ def _run_dags() -> tuple[list[float], list[float]]:
 
 
 def _get_latency_ms(dag_id: int) -> float:
-    from app.agent_client import AgentClient
+    from app.peer.client import AgentClient
 
     client = AgentClient(IP, PORT)
     path = f"/api/v1/task/dag/1{dag_id}"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.agent_client import AgentClient  # noqa: E402
+from app.peer.client import AgentClient  # noqa: E402
 from tests.support.agents import descendants  # noqa: E402
 from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup  # noqa: E402
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g
 
-from app import health
+from app.node import health
 from app.errors import ApiError, ok
 from app.schemas import json_body
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from app import agent_status
+from app.node import status as agent_status
 from app.errors import ok, rfc3339_now
 
 bp = Blueprint("info", __name__)

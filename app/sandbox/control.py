@@ -9,7 +9,7 @@ from typing import Any
 from obemu.client import connect
 from obemu.procutil import observer_pid
 
-from app.agent_client import AgentClient, AgentClientError
+from app.peer.client import AgentClient, AgentClientError
 from app.sandbox import layout
 from app.sandbox.layout import Sandbox
 from app.sandbox.procs import is_observer, is_serve_of, observer_pids, stop_agents, stop_observers

@@ -26,7 +26,7 @@ POLL_S = 0.05
 def obscale_argv() -> list[str]:
     """The installed `obscale` script next to this interpreter, else `python -m app.cli`."""
     script = Path(sys.executable).parent / "obscale"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app"]
 
 
 def spawn_detached(argv: Sequence[str], env: Mapping[str, str], output: Path) -> int:

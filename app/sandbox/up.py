@@ -13,7 +13,7 @@ from typing import Callable
 
 from obemu.testing import Fleet, write_shim
 
-from app.agent_client import AgentClient, AgentClientError
+from app.peer.client import AgentClient, AgentClientError
 from app.sandbox import control, layout
 from app.sandbox.layout import AgentRecord, Sandbox, SandboxError
 from app.sandbox.procs import alive, obscale_argv, spawn_detached

@@ -1,7 +1,7 @@
 """Coordinator stages 1-5: integrate the config, create the target's DAG, follow it to 'started'."""
 from __future__ import annotations
 
-from app.agent import get_root_password
+from app.node.identity import get_root_password
 from app.dag.template import TaskFailed
 from app.ob import sql
 from app.scaleout import peer

@@ -4,7 +4,7 @@ from __future__ import annotations
 import platform
 from typing import Any, Iterable
 
-from app import agent
+from app.node import identity as agent
 from app.db import connection, database
 from app.models import IDENTITY_SCALING_OUT, REGISTRY_FIELDS, AgentState, RegistryAgent
 from app.security import keystore

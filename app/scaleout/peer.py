@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from app.agent_client import AgentClient, AgentRequestError, AgentRequestFailed
+from app.peer.client import AgentClient, AgentRequestError, AgentRequestFailed
 from app.security.crypto import encrypt_for_peer, public_key_from_b64
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from app import agent
+from app.node import identity as agent
 from app.dag import engine
 from app.dag.dto import generic_id
 from app.errors import ApiError

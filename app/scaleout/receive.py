@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from app import agent
+from app.node import identity as agent
 from app.dag import engine
 from app.dag.dto import generic_id
 from app.errors import ApiError

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from app import agent
+from app.node import identity as agent
 from app.dag.models import Dag
 from app.dag.settings import engine_settings
 from app.db import connection

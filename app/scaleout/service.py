@@ -6,14 +6,14 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from app import agent
+from app.node import identity as agent
 from app.dag import engine
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE, RegistryAgent
 from app.ob import sql
 from app.ob.connection import session
 from app.ob.errors import ObError
-from app.observer_version import observer_version
+from app.ob.version import observer_version
 from app.scaleout import peer, rules
 from app.scaleout.templates import CLUSTER_SCALE_OUT, COORDINATOR_TEMPLATE
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from app import observer
+from app.ob import observer
 from app.dag.template import TaskFailed
 from app.scaleout.steps import wait
 from app.scaleout.target import observer_log_tail

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator, Mapping
 
-from app.agent import get_root_password
+from app.node.identity import get_root_password
 from app.dag.template import TaskFailed, Wait
 from app.models import AgentState
 from app.ob.connection import session

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from app import agent, observer
+from app.node import identity as agent
+from app.ob import observer
 from app.db import connection, database
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE, RegistryAgent

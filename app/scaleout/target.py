@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app import agent
+from app.node import identity as agent
 from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SINGLE, AgentState
 from app.ob.connection import session

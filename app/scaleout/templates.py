@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from app import agent
+from app.node import identity as agent
 from app.dag.template import DagTemplate, NodeSpec, TaskFailed, TaskSpec, register_template
 from app.scaleout import coordinator_remote as remote
 from app.scaleout import coordinator_sql as cluster

@@ -1,10 +1,10 @@
-"""app.agent_client against a real `obscale serve`: open routes, v2 calls, typed errors."""
+"""app.peer.client against a real `obscale serve`: open routes, v2 calls, typed errors."""
 import re
 
 import pytest
 
-from app import agent_client
-from app.agent_client import AgentClient, AgentRequestError, AgentRequestFailed
+from app.peer import client as agent_client
+from app.peer.client import AgentClient, AgentRequestError, AgentRequestFailed
 from app.models import IDENTITY_CLUSTER_AGENT
 from tests.integration.helpers import new_access_lines, settled_access_count
 from tests.support.agents import prepare_home, serve_agent, start_serve, stop_serve

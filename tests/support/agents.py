@@ -90,7 +90,7 @@ def alive(pid: int) -> bool:
 def obscale_command() -> list[str]:
     """The installed console script when present, else `python -m app.cli`."""
     script = Path(sys.executable).parent / "obscale"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app"]
 
 
 def start_serve(ip: str, home: Path, port: int = 2886, env: Mapping[str, str] | None = None,
@@ -169,7 +169,7 @@ def serve_agent(ip: str, home: Path, env: Mapping[str, str] | None = None, port:
 def prepare_home(home: Path, identity: str | None = None, zone: str = "",
                  root_password: str | None = None, agent_password: str | None = None) -> Path:
     """Create a home with a migrated database, the agent key and the given identity/secrets."""
-    from app import agent
+    from app.node import identity as agent
     from app.config import load_config
     from app.db import database, init_db
     from app.migrate import run_migrations

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from app import agent, health
+from app.node import health
+from app.node import identity as agent
 from app.models import IDENTITY_CLUSTER_AGENT
-from app.tasks.heartbeat import write_heartbeat
+from app.process.heartbeat import write_heartbeat
 from app.taskqueue import configure_queue, huey
 from tests.support.fixtures import (Signer, agent_key_pem, keyed_app, signed_client,  # noqa: F401
                                     signer)

@@ -1,7 +1,7 @@
 """Identity helpers: snapshot, compare-and-set, membership, passwords at rest."""
 import pytest
 
-from app import agent
+from app.node import identity as agent
 from app.db import database
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SINGLE, AgentState
 from app.security import keystore

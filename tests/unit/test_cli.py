@@ -5,11 +5,11 @@ import socket
 import pytest
 from click.testing import CliRunner
 
-from app import agent
+from app.node import identity as agent
 from app.cli import cli, load_commands
 from app.config import load_config
 from app.db import init_db
-from app.supervisor import ServeError, bind_listener, check_home, write_pid_file
+from app.process.supervisor import ServeError, bind_listener, check_home, write_pid_file
 
 
 @pytest.fixture

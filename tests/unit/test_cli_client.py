@@ -5,10 +5,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from app.agent_client import AgentClient
+from app.peer.client import AgentClient
 from app.cli import cli, load_commands
-from app.commands import _watch
-from app.commands._client import Session, parse_configs, parse_host_port
+from app.cli import watch as _watch
+from app.cli.client import Session, parse_configs, parse_host_port
 
 
 @pytest.fixture

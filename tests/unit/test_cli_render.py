@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from app import cli_render as render
+from app.cli import render
 
 START = "2026-01-01T10:00:00.000000+00:00"
 

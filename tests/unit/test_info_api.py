@@ -4,7 +4,7 @@ import re
 
 from Crypto.PublicKey import RSA
 
-from app import agent
+from app.node import identity as agent
 from app.models import IDENTITY_CLUSTER_AGENT
 from tests.support.fixtures import agent_key_pem, keyed_app, signed_client  # noqa: F401
 
@@ -37,7 +37,7 @@ def test_serve_pid_and_start_time_come_from_config(tmp_path):
     from app import create_app
 
     app = create_app({"HOME": str(tmp_path), "SERVE_PID": 4242, "STARTED_AT_NS": 17})
-    from app.agent_status import serve_pid, started_at_ns
+    from app.node.status import serve_pid, started_at_ns
 
     assert serve_pid(app.config) == 4242 and started_at_ns(app.config) == 17
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import agent
+from app.node import identity as agent
 from app.db import database
 from app.models import IDENTITY_CLUSTER_AGENT
 from tests.support import v2

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from app.observer_version import observer_version, parse_observer_version
+from app.ob.version import observer_version, parse_observer_version
 
 CE_OUTPUT = textwrap.dedent("""\
     observer (OceanBase_CE 4.2.1.2)

@@ -2,7 +2,7 @@
 import sys
 import types
 
-from app import worker
+from app.process import consumer as worker
 from app.dag import engine
 from app.dag.models import Dag, SubTask
 from app.db import connection

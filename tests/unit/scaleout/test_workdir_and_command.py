@@ -4,7 +4,7 @@ import os
 import pytest
 
 from app.dag.template import TaskFailed
-from app.observer import build_command
+from app.ob.observer import build_command
 from app.scaleout import rules, workdir
 
 

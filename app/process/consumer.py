@@ -41,7 +41,7 @@ def prepare_consumer(config: Mapping[str, Any]) -> dict[str, Any]:
     configure_queue(settings["QUEUE_DATABASE"])
     init_db(settings["DATABASE"])
     importlib.import_module("app.tasks")
-    importlib.import_module("app.tasks.heartbeat")
+    importlib.import_module("app.process.heartbeat")
     load_template_modules(settings.get("TEMPLATE_MODULES"))
     # Scale-out stages decrypt the stored root password with the agent's own key.
     keystore.open_keystore(settings["KEY_FILE"], int(settings["RSA_KEY_BITS"]))

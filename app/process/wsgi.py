@@ -1,4 +1,4 @@
-"""The WSGI entry point gunicorn loads: `app.wsgi:app`."""
+"""The WSGI entry point gunicorn loads: `app.process.wsgi:app`."""
 from app import create_app
 from app.security.middleware import warm_up
 

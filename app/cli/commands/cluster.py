@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from app.commands import home_config, home_option, open_database
+from app.cli.commands import home_config, home_option, open_database
 
 
 def read_secret(env_name: str | None, prompt: str) -> str:

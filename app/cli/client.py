@@ -13,8 +13,8 @@ from typing import Any, Callable, Mapping
 
 import click
 
-from app.agent_client import AgentClient, AgentClientError, AgentRequestError, AgentRequestFailed
-from app.cli_render import error_hint
+from app.peer.client import AgentClient, AgentClientError, AgentRequestError, AgentRequestFailed
+from app.cli.render import error_hint
 
 DEFAULT_AGENT_PORT = 2886
 EXIT_FAILED = 1

@@ -5,10 +5,10 @@ from typing import Any, Callable
 
 import click
 
-from app.cli_render import checks_view
-from app.commands._client import (EXIT_FAILED, HostPort, agent_option, env_secret, open_session,
+from app.cli.render import checks_view
+from app.cli.client import (EXIT_FAILED, HostPort, agent_option, env_secret, open_session,
                                   parse_configs)
-from app.commands._watch import watch, watch_command
+from app.cli.watch import watch, watch_command
 
 
 def target_options(function: Callable) -> Callable:

@@ -8,9 +8,9 @@ from typing import Any, Collection
 
 import click
 
-from app.cli_render import (current_node, elapsed_seconds, final_report, latest_log, outcome,
+from app.cli.render import (current_node, elapsed_seconds, final_report, latest_log, outcome,
                             progress_line)
-from app.commands._client import EXIT_FAILED, Session
+from app.cli.client import EXIT_FAILED, Session
 
 POLL_S = 0.25
 UNREACHABLE_BUDGET_S = 30.0

@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from app.agent_client import AgentClient
-from app.cli_render import sandbox_usage, table
-from app.commands._client import EXIT_FAILED, Session
-from app.commands._watch import watch
+from app.peer.client import AgentClient
+from app.cli.render import sandbox_usage, table
+from app.cli.client import EXIT_FAILED, Session
+from app.cli.watch import watch
 
 DEMO_CONFIGS = {"mysql_port": "2881", "rpc_port": "2882"}
 NEW_ZONE = "zone2"

@@ -11,8 +11,9 @@ from typing import Any, Callable, Mapping
 
 from huey.storage import SqliteStorage
 
-from app import agent, observer
-from app.agent_status import port_reachable, sql_port
+from app.node import identity as agent
+from app.ob import observer
+from app.node.status import port_reachable, sql_port
 from app.db import connection, database
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_UNIDENTIFIED
 from app.taskqueue import huey
@@ -48,7 +49,7 @@ def _queue_storage(path: str) -> SqliteStorage:
 
 def check_queue(config: Mapping[str, Any]) -> dict[str, Any]:
     """Pending tasks and the age of the consumer's last heartbeat."""
-    from app.tasks.heartbeat import read_heartbeat
+    from app.process.heartbeat import read_heartbeat
 
     storage = _queue_storage(config["QUEUE_DATABASE"])
     beat = read_heartbeat(storage)

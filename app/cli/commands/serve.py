@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from app.commands import home_config, home_option, open_database, setup_logging
+from app.cli.commands import home_config, home_option, open_database, setup_logging
 
 
 @click.command()
@@ -16,7 +16,7 @@ from app.commands import home_config, home_option, open_database, setup_logging
 @click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default 2).")
 def serve(home: Path, ip: str | None, port: int | None, workers: int | None) -> None:
     """Run the agent: migrations, then gunicorn and the task consumer, supervised."""
-    from app.supervisor import ServeError, check_home, serve as run_serve
+    from app.process.supervisor import ServeError, check_home, serve as run_serve
 
     config = home_config(home, IP=ip, PORT=port, WORKERS=workers)
     try:
@@ -43,7 +43,7 @@ def worker(home: Path) -> None:
     """The huey consumer (started by `obscale serve`)."""
     from app.db import init_db
     from app.security import keystore
-    from app.worker import run_consumer
+    from app.process.consumer import run_consumer
 
     config = home_config(home)
     setup_logging(config, "worker.log")

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from app.cli_render import sandbox_usage, table
+from app.cli.render import sandbox_usage, table
 
 dir_option = click.option("--dir", "directory", required=True,
                           type=click.Path(file_okay=False, path_type=Path),

@@ -8,9 +8,10 @@ import socket
 import time
 from typing import Any, Mapping
 
-from app import agent, observer
+from app.node import identity as agent
+from app.ob import observer
 from app.db import connection
-from app.observer_version import observer_version
+from app.ob.version import observer_version
 from app.security import keystore
 
 log = logging.getLogger(__name__)

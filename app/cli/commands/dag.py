@@ -6,9 +6,9 @@ from typing import Any, Collection
 
 import click
 
-from app.cli_render import dag_view
-from app.commands._client import agent_option, open_session
-from app.commands._watch import SCALE_OUT_DONE, fetch_dag, watch
+from app.cli.render import dag_view
+from app.cli.client import agent_option, open_session
+from app.cli.watch import SCALE_OUT_DONE, fetch_dag, watch
 
 # operator -> (the outcome its --wait expects, help text)
 OPERATORS = {

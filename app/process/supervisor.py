@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from app.config import check_budgets
-from app.observer import pid_alive
+from app.ob.observer import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +100,8 @@ def _child_setup(listen_fd: int | None) -> None:
         pass
 
 
-def gunicorn_conf_path() -> Path:
-    """gunicorn.conf.py at the root of the checkout."""
-    path = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
-    if not path.is_file():
-        raise ServeError(f"{path} is missing")
-    return path
+# The web process's settings module, shipped inside the package (not a file of the checkout).
+GUNICORN_CONF = "python:app.process.gunicorn_conf"
 
 
 def child_environment(config: Mapping[str, Any], started_at_ns: int) -> dict[str, str]:
@@ -140,14 +136,14 @@ class Supervisor:
 
     def start_web(self) -> None:
         """gunicorn with our conf, serving the inherited listening socket."""
-        argv = [sys.executable, "-m", "gunicorn", "-c", str(gunicorn_conf_path())]
+        argv = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONF]
         self.web = self._spawn(argv, self.listener.fileno())
         self.listener.close()  # gunicorn owns it now; a dead web server must not queue clients
         log.info("started gunicorn (pid %d)", self.web.pid)
 
     def start_consumer(self) -> None:
         """The huey consumer as `obscale worker --home ...`."""
-        argv = [sys.executable, "-m", "app.cli", "worker", "--home", str(self.config["HOME"])]
+        argv = [sys.executable, "-m", "app", "worker", "--home", str(self.config["HOME"])]
         self.consumer = self._spawn(argv)
         self._consumer_started = time.monotonic()
         log.info("started the task consumer (pid %d)", self.consumer.pid)

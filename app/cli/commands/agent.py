@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from app.commands import home_config, home_option, open_database
+from app.cli.commands import home_config, home_option, open_database
 
 
 @click.group()
@@ -20,7 +20,7 @@ def agent() -> None:
               help="Read the password from this environment variable instead of a prompt.")
 def set_password(home: Path, password_env: str | None) -> None:
     """Set the agent password (stored as a salted hash; never given on the command line)."""
-    from app import agent as agent_state
+    from app.node import identity as agent_state
 
     if password_env:
         password = os.environ.get(password_env)

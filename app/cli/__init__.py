@@ -20,13 +20,13 @@ _loaded: list[str] = []
 
 
 def load_commands(group: click.Group = cli) -> click.Group:
-    """Import every app.commands module once and let it register its commands."""
-    import app.commands as package
+    """Import every app.cli.commands module once and let it register its commands."""
+    import app.cli.commands as package
 
     for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
         if module in _loaded or module.startswith("_"):
             continue
-        importlib.import_module(f"app.commands.{module}").register(group)
+        importlib.import_module(f"app.cli.commands.{module}").register(group)
         _loaded.append(module)
     return group
 

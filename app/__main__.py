@@ -1,0 +1,4 @@
+"""`python -m app`: the `obscale` command."""
+from app.cli import main
+
+main()

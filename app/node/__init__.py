@@ -1,0 +1,1 @@
+"""This agent's own state: identity and secrets at rest, status for the open routes, health."""

@@ -1,0 +1,1 @@
+"""Talking to other agents: the v2 client and its one error vocabulary."""

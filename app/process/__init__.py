@@ -1,0 +1,1 @@
+"""Processes: `obscale serve` (the supervisor), the web entry point, the huey consumer."""
