@@ -38,11 +38,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> "Flask":
     app.teardown_request(_close_db)
     register_error_handlers(app)
     _register_blueprints(app)
-    # Operators run in the web process too: their hooks (pass guard, on_finish) need the templates.
-    from app.process.consumer import load_template_modules
+    # Views create and operate DAGs, enqueueing into the consumer's queue file; operators run
+    # their templates' hooks (pass guard, on_finish) here too.
+    from app.dags import build_engine
 
-    load_template_modules(settings.get("TEMPLATE_MODULES"))
+    app.extensions["dag_engine"] = build_engine(settings)
     return app
+
+
+def dag_engine():
+    """The DAG engine of the app handling the current request."""
+    from flask import current_app
+
+    return current_app.extensions["dag_engine"]
 
 
 def _open_db() -> None:

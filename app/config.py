@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     # How often the consumer moves due scheduled checks onto the queue (huey's own minimum is 1 s).
     "SCHEDULE_TICK_S": 0.05,
     "QUEUE_WORKERS": 4,
+    # Run tasks inline in memory instead of through the queue file (unit tests only).
+    "QUEUE_IMMEDIATE": False,
     # Extra DAG template modules the consumer imports (comma-separated; a plugin hook).
     "TEMPLATE_MODULES": "",
     "RECOVERY_INTERVAL_S": 10,

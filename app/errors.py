@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from app.dag.errors import DagError, InvalidId, LockHeld, OperatorRefused
+
 log = logging.getLogger(__name__)
 
 # errCode -> (HTTP status, legacy numeric code; 0 = omitted).
@@ -160,6 +162,24 @@ def _http_error(exc: HTTPException) -> Response:
     return error_response(err)
 
 
+def engine_error(exc: DagError) -> ApiError:
+    """The wire error for what the DAG engine refused (the one place that maps them)."""
+    if isinstance(exc, OperatorRefused):
+        on = "Node" if exc.on_node else "Dag"
+        return ApiError(f"Task.{on}.Operator.{exc.reason}", str(exc))
+    if isinstance(exc, InvalidId):
+        return ApiError("Task.GenericID.Invalid", str(exc))
+    if isinstance(exc, LockHeld):  # operations catch it to answer in their own words first
+        code = "Agent.UnderMaintenanceDag" if exc.scope == "agent" else \
+            "OB.Cluster.UnderMaintenanceWithDag"
+        return ApiError(code, str(exc))
+    return ApiError("Task.NotFound", str(exc))
+
+
+def _engine_error(exc: DagError) -> Response:
+    return error_response(engine_error(exc))
+
+
 def _unexpected(exc: Exception) -> Response:
     log.exception("unexpected error in %s %s (trace %s)", request.method, request.path,
                   getattr(g, "trace_id", ""))
@@ -169,5 +189,6 @@ def _unexpected(exc: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """Turn every failure, Flask's own included, into the envelope."""
     app.register_error_handler(ApiError, error_response)
+    app.register_error_handler(DagError, _engine_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -1,21 +1,18 @@
-"""The Huey instance and nothing else.
+"""The huey queue: a SQLite file of its own (never the application database), and nothing else.
 
-It starts in immediate mode with in-memory storage, so importing it does no I/O.
-configure_queue() points it at its own SQLite file (never the application database).
+Each DAG engine is given the queue it registers its tasks on; make_queue() does no I/O until a
+message is written.
 """
 from __future__ import annotations
 
 from huey import SqliteHuey
 
-huey = SqliteHuey("obscale", immediate=True, results=False, utc=True)
+QUEUE_NAME = "obscale"
 
 
-def configure_queue(path: str | None, immediate: bool = False) -> SqliteHuey:
-    """Bind the queue to `path`; immediate=True runs tasks inline (unit tests)."""
-    if path:
-        huey.storage_kwargs.update(filename=path, journal_mode="wal", timeout=10)
-    if immediate != huey.immediate:
-        huey.immediate = immediate
-    elif not immediate and path:
-        huey.storage = huey.create_storage()
-    return huey
+def make_queue(path: str | None, immediate: bool = False) -> SqliteHuey:
+    """A queue on `path`; immediate=True runs tasks inline in memory (unit tests)."""
+    if immediate or not path:
+        return SqliteHuey(QUEUE_NAME, immediate=True, results=False, utc=True)
+    return SqliteHuey(QUEUE_NAME, filename=path, journal_mode="wal", timeout=10, results=False,
+                      utc=True)

@@ -6,7 +6,7 @@ import pytest
 from app import create_app
 from app.db import database
 from app.migrate import run_migrations
-from app.taskqueue import configure_queue
+from tests.support.engine_proxy import engine
 
 
 @pytest.fixture
@@ -20,11 +20,13 @@ def home(tmp_path):
 @pytest.fixture
 def app(home):
     """An app on a temp-file database with the queue in immediate mode."""
-    application = create_app({"HOME": str(home), "TESTING": True})
-    configure_queue(None, immediate=True)
+    application = create_app({"HOME": str(home), "TESTING": True, "QUEUE_IMMEDIATE": True,
+                              "TEMPLATE_MODULES": "tests.support.dag_templates"})
     with database.connection_context():
         run_migrations()
+    engine.target = application.extensions["dag_engine"]
     yield application
+    engine.target = None
     if not database.is_closed():
         database.close()
 

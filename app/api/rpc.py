@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
+from app import dag_engine
 from app.errors import ok
 from app.schemas import bind
 from app.schemas.rpc import host_precheck_schema, registry_row_schema
@@ -16,7 +17,7 @@ bp = Blueprint("rpc", __name__, url_prefix="/rpc/v1")
 def scale_out():
     """Coordinator -> target: create the 'Local scale out' DAG (idempotent by uuid)."""
     body = bind(scale_out_rpc_schema)
-    return ok(receive.receive_scale_out(body, current_app.config))
+    return ok(receive.receive_scale_out(dag_engine(), body, current_app.config))
 
 
 @bp.post("/ob/scale_out/precheck")

@@ -5,11 +5,13 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from app.dag.models import PENDING, READY, RUNNING, Dag, DagNode, SubTask
-from app.dag.transitions import CANCELLED_MESSAGE, current_sub_task, fail
-from app.db import database
+from app.dag.models import PENDING, READY, RUNNING
+from app.dag.transitions import CANCELLED_MESSAGE, Dag, DagNode, SubTask, current_sub_task, fail
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from app.dag.store import DagStore
 
 _TOKEN = secrets.token_hex(6)
 
@@ -61,22 +63,22 @@ class Claim:
     owner: str
 
 
-def claim(sub_task_id: int, execute_times: int, check_seq: int,
+def claim(store: "DagStore", sub_task_id: int, execute_times: int, check_seq: int,
           config: Mapping[str, Any]) -> Claim | None:
     """Compare-and-set the sub-task to RUNNING under this process; None drops the message."""
     now = time.time()
-    with database.atomic("IMMEDIATE"):
-        sub_task = SubTask.get_or_none(SubTask.id == sub_task_id)
+    with store.atomic():
+        sub_task = store.SubTask.get_or_none(store.SubTask.id == sub_task_id)
         if sub_task is None or (sub_task.execute_times, sub_task.check_seq) != (execute_times,
                                                                                  check_seq):
             return None
-        dag = Dag.get_by_id(sub_task.dag_id)
-        current = current_sub_task(dag) if dag.state in (READY, RUNNING) else None
+        dag = store.Dag.get_by_id(sub_task.dag_id)
+        current = current_sub_task(store, dag) if dag.state in (READY, RUNNING) else None
         if current is None or current.id != sub_task.id:
             return None
-        node = DagNode.get_by_id(sub_task.node_id)
+        node = store.DagNode.get_by_id(sub_task.node_id)
         if sub_task.state == PENDING and dag.cancel_requested:
-            fail(dag, node, sub_task, CANCELLED_MESSAGE, now, cancelled=True)
+            fail(store, dag, node, sub_task, CANCELLED_MESSAGE, now, cancelled=True)
             return None
         if sub_task.state == RUNNING and not claim_dead(sub_task, now):
             return None

@@ -4,11 +4,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from app.dag.models import RETRY, RUNNING, Dag, SubTask, dumps
-from app.dag.transitions import add_log
-from app.db import database
+from app.dag.models import RETRY, RUNNING, dumps
+from app.dag.transitions import Dag, SubTask, add_log
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from app.dag.store import DagStore
 
 LOG_REPEAT_S = 30.0
 
@@ -20,8 +22,9 @@ class ClaimLost(Exception):
 class TaskContext:
     """The running sub-task's view of its DAG: params, private data, logs, cancel flag."""
 
-    def __init__(self, dag: Dag, sub_task: SubTask, generic_id: str, mode: str,
-                 config: Mapping[str, Any]):
+    def __init__(self, store: "DagStore", dag: Dag, sub_task: SubTask, generic_id: str,
+                 mode: str, config: Mapping[str, Any]):
+        self.store = store
         self.dag_id: int = dag.id
         self.generic_id: str = generic_id
         self.sub_task_id: int = sub_task.id
@@ -40,14 +43,19 @@ class TaskContext:
     @contextlib.contextmanager
     def _fenced(self) -> Iterator[None]:
         """A write transaction that first proves this run still holds the claim (and renews it)."""
-        with database.atomic("IMMEDIATE"):
-            renewed = (SubTask.update(claim_expires_at=time.time() + float(self.config["CLAIM_TTL_S"]))
-                       .where((SubTask.id == self.sub_task_id) & (SubTask.state == RUNNING)
-                              & (SubTask.check_seq == self._check_seq)
-                              & (SubTask.claim_owner == self._owner)).execute())
+        model = self.store.SubTask
+        with self.store.atomic():
+            renewed = (model.update(claim_expires_at=time.time() + float(self.config["CLAIM_TTL_S"]))
+                       .where((model.id == self.sub_task_id) & (model.state == RUNNING)
+                              & (model.check_seq == self._check_seq)
+                              & (model.claim_owner == self._owner)).execute())
             if not renewed:
                 raise ClaimLost(f"sub-task {self.sub_task_id} was taken over by another run")
             yield
+
+    def _update_sub_task(self, **values: Any) -> None:
+        model = self.store.SubTask
+        model.update(**values).where(model.id == self.sub_task_id).execute()
 
     def set(self, key: str, value: Any) -> None:
         """Write one key of the DAG context now (its own short transaction)."""
@@ -55,31 +63,31 @@ class TaskContext:
 
     def update(self, values: Mapping[str, Any]) -> None:
         """Write several keys of the DAG context now, atomically."""
+        model = self.store.Dag
         with self._fenced():
-            current = json.loads(Dag.select(Dag.context).where(Dag.id == self.dag_id).scalar())
+            current = json.loads(model.select(model.context).where(model.id == self.dag_id).scalar())
             current.update(values)
-            Dag.update(context=dumps(current), updated_at=time.time()).where(
-                Dag.id == self.dag_id).execute()
+            model.update(context=dumps(current), updated_at=time.time()).where(
+                model.id == self.dag_id).execute()
         self.params = current
 
     def set_local(self, key: str, value: Any) -> None:
         """Write the sub-task's private durable data (kept across retries of this sub-task)."""
         local = {**self.local, key: value}
         with self._fenced():
-            SubTask.update(local_data=dumps(local)).where(SubTask.id == self.sub_task_id).execute()
+            self._update_sub_task(local_data=dumps(local))
         self.local = local
 
     def set_data(self, key: str, value: Any) -> None:
         """Write one key of the sub-task's public additional_data."""
         data = {**self.data, key: value}
         with self._fenced():
-            SubTask.update(additional_data=dumps(data)).where(
-                SubTask.id == self.sub_task_id).execute()
+            self._update_sub_task(additional_data=dumps(data))
         self.data = data
 
     def log(self, message: str) -> None:
         """Append a task_logs line now."""
-        add_log(self.sub_task_id, self._execute_times, message)
+        add_log(self.store, self.sub_task_id, self._execute_times, message)
 
     def log_change(self, state_key: str, message: str) -> None:
         """Log when the observed state changes, otherwise at most every 30 s."""
@@ -88,8 +96,7 @@ class TaskContext:
         if state_key == last_key and last_at is not None and now - last_at < LOG_REPEAT_S:
             return
         with self._fenced():
-            SubTask.update(log_state_key=state_key, log_state_at=now).where(
-                SubTask.id == self.sub_task_id).execute()
+            self._update_sub_task(log_state_key=state_key, log_state_at=now)
         self._log_state = (state_key, now)
         self.log(message)
 
@@ -99,5 +106,6 @@ class TaskContext:
 
     def cancelled(self) -> bool:
         """True when CANCEL was requested for the DAG."""
-        return bool(Dag.select(Dag.cancel_requested).where(Dag.id == self.dag_id).scalar())
+        model = self.store.Dag
+        return bool(model.select(model.cancel_requested).where(model.id == self.dag_id).scalar())
 

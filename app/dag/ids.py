@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from app.errors import ApiError
+from app.dag.errors import InvalidId, NotFound
 
 PREFIX_CLUSTER = "1"
 PREFIX_IPV4 = "2"
@@ -41,14 +41,14 @@ def encode_local(obj_id: int, ip: str, port: int) -> str:
     return f"{PREFIX_IPV6}{int(address):0{_IPV6_DIGITS}d}{int(port):0{_PORT_DIGITS}d}{obj_id}"
 
 
-def invalid(raw: str) -> ApiError:
-    """400 Task.GenericID.Invalid."""
-    return ApiError("Task.GenericID.Invalid", f"Invalid ID: {raw}")
+def invalid(raw: str) -> InvalidId:
+    """Task.GenericID.Invalid on the wire."""
+    return InvalidId(raw)
 
 
-def not_found(reason: str | None = None) -> ApiError:
-    """404 Task.NotFound, plain or with a reason."""
-    return ApiError("Task.NotFound", f"Task not found: {reason}" if reason else "Task not found")
+def not_found(reason: str | None = None) -> NotFound:
+    """Task.NotFound on the wire, plain or with a reason."""
+    return NotFound(reason)
 
 
 def parse(raw: str, kind: str = "dag") -> GenericId:

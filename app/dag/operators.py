@@ -2,62 +2,69 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping
 
+from app.dag.errors import NotFound, OperatorRefused
 from app.dag.models import (CANCEL, FAILED, MODE_EXECUTE, MODE_ROLLBACK, OPERATORS, PASS,
-                            PENDING, READY, RETRY, ROLLBACK, RUN, SUCCEED, Dag, DagNode, SubTask)
-from app.dag.queue import Job, dispatch, job_for
-from app.dag.template import find_template
-from app.dag.transitions import (advance, clear_claim, current_sub_task, finish_dag, node_at,
-                                 node_sub_tasks, notify_finished, reset_sub_task)
-from app.db import database
-from app.errors import ApiError
+                            PENDING, READY, RETRY, ROLLBACK, RUN, SUCCEED)
+from app.dag.queue import Job, job_for
+from app.dag.template import DagTemplate
+from app.dag.transitions import (Dag, DagNode, advance, clear_claim, current_sub_task, finish_dag,
+                                 node_at, node_sub_tasks, reset_sub_task)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from app.dag.store import DagStore
 
 Effect = tuple[list[Job], str | None]
 NO_CHANGE: Effect = ([], None)
 
 
-def _refuse(suffix: str, message: str, node: bool = False) -> ApiError:
-    return ApiError(f"Task.{'Node' if node else 'Dag'}.Operator.{suffix}", message)
+@dataclass
+class Operation:
+    """What an operator's transaction needs: the store and the templates (for PASS guards)."""
+
+    store: "DagStore"
+    templates: Mapping[str, DagTemplate]
+    now: float = 0.0
 
 
-def _load_dag(dag_id: int) -> Dag:
-    dag = Dag.get_or_none(Dag.id == dag_id)
-    if dag is None:
-        raise ApiError("Task.NotFound", "Task not found")
-    return dag
+def _refuse(reason: str, message: str, node: bool = False) -> OperatorRefused:
+    return OperatorRefused(reason, message, on_node=node)
 
 
-def _apply(handler: Callable[[float], tuple[Dag, Effect]]) -> None:
-    with database.atomic("IMMEDIATE"):
-        dag, (jobs, finished) = handler(time.time())
-    dispatch(jobs)
-    if finished:
-        notify_finished(find_template(dag.name), dag.id, finished)
+def _apply(op: Operation, handler: Callable[[Operation], tuple[Dag, Effect]]) -> tuple[Dag, Effect]:
+    with op.store.atomic():
+        op.now = time.time()
+        return handler(op)
 
 
-def operate(dag_id: int, operator: str) -> None:
-    """Apply a DAG operator; the effect is committed before this returns, then work is enqueued."""
-    op = str(operator).upper()
-    if op not in OPERATORS:
+def operate(op: Operation, dag_id: int, operator: str) -> tuple[Dag, Effect]:
+    """Apply a DAG operator in one committed transaction; return the DAG and what follows."""
+    name = str(operator).upper()
+    if name not in OPERATORS:
         raise _refuse("NotSupport", f"Operator {operator} is not supported")
-    handler = _HANDLERS[op]
+    handler = _HANDLERS[name]
 
-    def apply(now: float) -> tuple[Dag, Effect]:
-        dag = _load_dag(dag_id)
-        return dag, handler(dag, now)
+    def apply(op: Operation) -> tuple[Dag, Effect]:
+        dag = op.store.Dag.get_or_none(op.store.Dag.id == dag_id)
+        if dag is None:
+            raise NotFound()
+        return dag, handler(op, dag)
 
-    _apply(apply)
-
-
-def _nodes_up_to_stage(dag: Dag) -> list[DagNode]:
-    return list(DagNode.select().where((DagNode.dag == dag.id) & (DagNode.seq <= dag.stage))
-                .order_by(DagNode.seq))
+    return _apply(op, apply)
 
 
-def _first_lacking(nodes: list[DagNode], flag: str, only_unfinished: bool = False) -> str | None:
+def _nodes_up_to_stage(op: Operation, dag: Dag) -> list[DagNode]:
+    model = op.store.DagNode
+    return list(model.select().where((model.dag == dag.id) & (model.seq <= dag.stage))
+                .order_by(model.seq))
+
+
+def _first_lacking(op: Operation, nodes: list[DagNode], flag: str,
+                   only_unfinished: bool = False) -> str | None:
     for node in nodes:
-        for sub_task in node_sub_tasks(node):
+        for sub_task in node_sub_tasks(op.store, node):
             if only_unfinished and sub_task.state == SUCCEED:
                 continue
             if not getattr(sub_task, flag):
@@ -81,33 +88,35 @@ def _reset_times(dag: Dag, now: float) -> None:
     dag.updated_at = now
 
 
-def _retry(dag: Dag, now: float) -> Effect:
+def _retry(op: Operation, dag: Dag) -> Effect:
+    now = op.now
     if _already(dag, RUN, "RetryNotFailedDag", "Failed to set DAG retry: DAG state is not failed"):
         return NO_CHANGE
-    node = node_at(dag)
-    if dag.mode != MODE_EXECUTE or _first_lacking([node], "can_retry"):
+    node = node_at(op.store, dag)
+    if dag.mode != MODE_EXECUTE or _first_lacking(op, [node], "can_retry"):
         raise _refuse("RetryNotAllowed", f"Failed to set DAG retry: node {node.name} cannot retry")
     dag.state, dag.operator, dag.propagate_pending = READY, RUN, RETRY
     _reset_times(dag, now)
     dag.save()
     node.state, node.operator, node.end_time = PENDING, RETRY, None
     node.save()
-    for sub_task in node_sub_tasks(node):
+    for sub_task in node_sub_tasks(op.store, node):
         if sub_task.state != SUCCEED:
             reset_sub_task(sub_task, RETRY, now, prepare=True)
-    return [job_for(current_sub_task(dag))], None
+    return [job_for(current_sub_task(op.store, dag))], None
 
 
 def _rolled_back(row: DagNode | SubTask) -> bool:
     return row.state == SUCCEED and row.operator == ROLLBACK
 
 
-def _rollback(dag: Dag, now: float) -> Effect:
+def _rollback(op: Operation, dag: Dag) -> Effect:
+    now = op.now
     if _already(dag, ROLLBACK, "RollbackNotFailedDag",
                 "Failed to set DAG rollback: DAG state is not failed"):
         return NO_CHANGE
-    nodes = _nodes_up_to_stage(dag)
-    lacking = _first_lacking(nodes, "can_rollback")
+    nodes = _nodes_up_to_stage(op, dag)
+    lacking = _first_lacking(op, nodes, "can_rollback")
     if lacking:
         raise _refuse("RollbackNotAllowed", f"Failed to set DAG rollback: node {lacking} cannot rollback")
     dag.state, dag.operator, dag.mode, dag.propagate_pending = READY, ROLLBACK, MODE_ROLLBACK, ROLLBACK
@@ -118,98 +127,103 @@ def _rollback(dag: Dag, now: float) -> Effect:
             continue
         node.state, node.operator, node.end_time = PENDING, ROLLBACK, None
         node.save()
-        for sub_task in node_sub_tasks(node):
+        for sub_task in node_sub_tasks(op.store, node):
             if not _rolled_back(sub_task):
                 reset_sub_task(sub_task, ROLLBACK, now)
-    return [job_for(current_sub_task(dag))], None
+    return [job_for(current_sub_task(op.store, dag))], None
 
 
-def _cancel(dag: Dag, now: float) -> Effect:
+def _cancel(op: Operation, dag: Dag) -> Effect:
+    now = op.now
     if dag.finished:
         raise _refuse("CancelFinishedDag", "Failed to cancel DAG: DAG is finished")
     if dag.operator == CANCEL:
         return NO_CHANGE
-    lacking = _first_lacking(_nodes_up_to_stage(dag), "can_cancel")
+    lacking = _first_lacking(op, _nodes_up_to_stage(op, dag), "can_cancel")
     if lacking:
         raise _refuse("CancelNotAllowed", f"Failed to cancel DAG: node {lacking} cannot cancel")
     dag.operator, dag.cancel_requested, dag.updated_at = CANCEL, True, now
     dag.start_time = dag.end_time = None  # wire spec §6.5: times reset when CANCEL is accepted
     dag.save()
-    node = node_at(dag)
+    node = node_at(op.store, dag)
     node.state, node.operator = PENDING, CANCEL
     node.save()
-    current = current_sub_task(dag)
+    current = current_sub_task(op.store, dag)
     if current is not None and current.claim_owner is None:
         return [job_for(current)], None  # a waiting or queued sub-task notices at once
     return NO_CHANGE
 
 
-def _pass_rows(node: DagNode, now: float) -> None:
+def _pass_rows(op: Operation, node: DagNode) -> None:
+    now = op.now
     node.state, node.operator, node.end_time = SUCCEED, PASS, now
     node.save()
-    for sub_task in node_sub_tasks(node):
+    for sub_task in node_sub_tasks(op.store, node):
         if sub_task.state != SUCCEED:
             sub_task.state, sub_task.operator, sub_task.end_time = SUCCEED, PASS, now
             clear_claim(sub_task)
             sub_task.save()
 
 
-def _check_pass_guard(dag: Dag, prefix: str, node: bool = False) -> None:
+def _check_pass_guard(op: Operation, dag: Dag, prefix: str, node: bool = False) -> None:
     """The template's own PASS condition (e.g. scale-out: the target already joined)."""
-    template = find_template(dag.name)
+    template = op.templates.get(dag.name)
     reason = template.pass_guard(dag) if template and template.pass_guard else None
     if reason:
         raise _refuse("PassNotAllowed", f"{prefix}: {reason}", node=node)
 
 
-def _pass(dag: Dag, now: float) -> Effect:
+def _pass(op: Operation, dag: Dag) -> Effect:
+    now = op.now
     if _already(dag, PASS, "PassNotFailedDag", "Failed to pass DAG: DAG is not failed"):
         return NO_CHANGE  # PASS is only ever the operator of a SUCCEED DAG
-    unfinished = list(DagNode.select().where((DagNode.dag == dag.id) & (DagNode.state != SUCCEED))
-                      .order_by(DagNode.seq))
-    lacking = _first_lacking(unfinished, "can_pass", only_unfinished=True)
+    model = op.store.DagNode
+    unfinished = list(model.select().where((model.dag == dag.id) & (model.state != SUCCEED))
+                      .order_by(model.seq))
+    lacking = _first_lacking(op, unfinished, "can_pass", only_unfinished=True)
     if lacking:
         raise _refuse("PassNotAllowed", f"Failed to pass DAG: node {lacking} cannot pass")
-    _check_pass_guard(dag, "Failed to pass DAG")
+    _check_pass_guard(op, dag, "Failed to pass DAG")
     for node in unfinished:
-        _pass_rows(node, now)
-    return [], finish_dag(dag, PASS, now)
+        _pass_rows(op, node)
+    return [], finish_dag(op.store, dag, PASS, now)
 
 
-_HANDLERS: dict[str, Callable[[Dag, float], Effect]] = {
+_HANDLERS: dict[str, Callable[[Operation, Dag], Effect]] = {
     RETRY: _retry, ROLLBACK: _rollback, CANCEL: _cancel, PASS: _pass}
 
 
-def operate_node(node_id: int, operator: str) -> None:
+def operate_node(op: Operation, node_id: int, operator: str) -> tuple[Dag, Effect]:
     """PASS one FAILED node; the DAG then moves on from the next node."""
     if str(operator).upper() != PASS:
         raise _refuse("NotSupport", f"Operator {operator} is not supported", node=True)
 
-    def apply(now: float) -> tuple[Dag, Effect]:
-        node = DagNode.get_or_none(DagNode.id == node_id)
+    def apply(op: Operation) -> tuple[Dag, Effect]:
+        node = op.store.DagNode.get_or_none(op.store.DagNode.id == node_id)
         if node is None:
-            raise ApiError("Task.NotFound", "Task not found")
-        dag = Dag.get_by_id(node.dag_id)
-        return dag, _pass_node(dag, node, now)
+            raise NotFound()
+        dag = op.store.Dag.get_by_id(node.dag_id)
+        return dag, _pass_node(op, dag, node)
 
-    _apply(apply)
+    return _apply(op, apply)
 
 
-def _pass_node(dag: Dag, node: DagNode, now: float) -> Effect:
+def _pass_node(op: Operation, dag: Dag, node: DagNode) -> Effect:
+    now = op.now
     if node.state == SUCCEED and node.operator == PASS:
         return NO_CHANGE
     if dag.state != FAILED:
         raise _refuse("PassNotFailedDag", "Failed to pass node: DAG is not failed", node=True)
     if node.state != FAILED:
         raise _refuse("PassNotFailedNode", "Failed to pass node: node is not failed", node=True)
-    if dag.mode != MODE_EXECUTE or _first_lacking([node], "can_pass", only_unfinished=True):
+    if dag.mode != MODE_EXECUTE or _first_lacking(op, [node], "can_pass", only_unfinished=True):
         raise _refuse("PassNotAllowed", f"Failed to pass node: node {node.name} cannot pass",
                       node=True)
     if node.seq == dag.max_stage:
-        _check_pass_guard(dag, "Failed to pass node", node=True)
-    _pass_rows(node, now)
+        _check_pass_guard(op, dag, "Failed to pass node", node=True)
+    _pass_rows(op, node)
     if node.seq == dag.max_stage:
-        return [], finish_dag(dag, PASS, now)
+        return [], finish_dag(op.store, dag, PASS, now)
     dag.state, dag.operator, dag.end_time = READY, RUN, None
     dag.cancel_requested = False
-    return advance(dag, now)
+    return advance(op.store, dag, now)

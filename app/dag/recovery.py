@@ -3,45 +3,51 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from app.dag import lock
 from app.dag.claim import claim_dead
-from app.dag.models import PENDING, READY, RUNNING, Dag, SubTask
-from app.dag.queue import Job, dispatch, job_for
-from app.dag.settings import engine_settings
-from app.dag.transitions import advance, current_sub_task, notify_finished
-from app.dag.template import find_template
-from app.db import database
+from app.dag.models import PENDING, READY, RUNNING
+from app.dag.queue import Job, job_for
+from app.dag.transitions import SubTask, advance, current_sub_task
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from app.dag.store import DagStore
 
 log = logging.getLogger(__name__)
 
 
-def sweep(eager: bool = False, config: Mapping[str, Any] | None = None) -> list[Job]:
-    """Enqueue every moving DAG's current sub-task that nobody is working on; return the jobs.
+Finished = tuple[Any, str]  # a DAG that the sweep finished, and its final outcome
+
+
+def sweep(store: "DagStore", config: Mapping[str, Any],
+          eager: bool = False) -> tuple[list[Job], list[Finished]]:
+    """Find every moving DAG's current sub-task that nobody is working on; return the jobs.
 
     `eager` (consumer start) re-enqueues every queued or waiting sub-task at once: duplicates
     are dropped by the claim's compare-and-set. Periodic sweeps only touch what has been idle
     for longer than a claim period. Claims of dead processes are taken over in both cases.
     """
-    config = config or engine_settings()
     grace = float(config["CLAIM_TTL_S"])
     now = time.time()
-    jobs = []
-    for dag in Dag.select().where(Dag.state.in_([READY, RUNNING])).order_by(Dag.id):
-        current = current_sub_task(dag)
+    jobs, finished = [], []
+    model = store.Dag
+    for dag in model.select().where(model.state.in_([READY, RUNNING])).order_by(model.id):
+        current = current_sub_task(store, dag)
         if current is None:
-            jobs.extend(_repair(dag.id))
+            repaired, outcome = _repair(store, dag.id)
+            jobs.extend(repaired)
+            if outcome:
+                finished.append((dag, outcome))
             continue
         job = _due(current, now, grace, eager)
         if job is not None:
             jobs.append(job)
-    for dag_id in lock.heal_orphans():
+    for dag_id in lock.heal_orphans(store):
         log.warning("recovery: lock of DAG %s released", dag_id)
     if jobs:
         log.info("recovery: re-enqueued %d sub-task(s)", len(jobs))
-    dispatch(jobs)
-    return jobs
+    return jobs, finished
 
 
 def _due(sub_task: SubTask, now: float, grace: float, eager: bool) -> Job | None:
@@ -58,15 +64,12 @@ def _due(sub_task: SubTask, now: float, grace: float, eager: bool) -> Job | None
     return job_for(sub_task) if due_at <= now - grace else None
 
 
-def _repair(dag_id: int) -> list[Job]:
+def _repair(store: "DagStore", dag_id: int) -> tuple[list[Job], str | None]:
     """A moving DAG whose stage has nothing left to run: advance it (cannot normally happen)."""
-    with database.atomic("IMMEDIATE"):
-        dag = Dag.get_by_id(dag_id)
-        if dag.state not in (READY, RUNNING) or current_sub_task(dag) is not None:
-            return []
+    with store.atomic():
+        dag = store.Dag.get_by_id(dag_id)
+        if dag.state not in (READY, RUNNING) or current_sub_task(store, dag) is not None:
+            return [], None
         log.warning("recovery: DAG %s had no runnable sub-task at stage %s; advancing", dag_id,
                     dag.stage)
-        jobs, finished = advance(dag, time.time())
-    if finished:
-        notify_finished(find_template(dag.name), dag_id, finished)
-    return jobs
+        return advance(store, dag, time.time())

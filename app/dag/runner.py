@@ -4,18 +4,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from app.dag import claim as claims
 from app.dag.context import ClaimLost, TaskContext
-from app.dag.dto import generic_id
-from app.dag.models import MODE_EXECUTE, RUNNING, SUCCEED, Dag, DagNode, SubTask
-from app.dag.queue import Job, dispatch, job_for
-from app.dag.settings import engine_settings
-from app.dag.template import DagTemplate, TaskFailed, TaskSpec, Wait, find_template, task_spec
-from app.dag.transitions import (CANCELLED_MESSAGE, advance, clear_claim, fail,
-                                  notify_finished)
-from app.db import database
+from app.dag.models import MODE_EXECUTE, RUNNING, SUCCEED
+from app.dag.queue import Job, job_for
+from app.dag.template import DagTemplate, TaskFailed, TaskSpec, Wait, task_spec
+from app.dag.transitions import CANCELLED_MESSAGE, Dag, DagNode, SubTask, advance, clear_claim, fail
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from app.dag.store import DagStore
 
 log = logging.getLogger(__name__)
 
@@ -32,27 +31,33 @@ class Outcome:
     budget: float = 0.0
 
 
-def run(sub_task_id: int, execute_times: int, check_seq: int) -> None:
-    """Handle one task message: claim, run, record, enqueue what comes next."""
-    config = engine_settings()
-    claim = claims.claim(sub_task_id, execute_times, check_seq, config)
+@dataclass
+class Run:
+    """One message's run: the store, the template of its DAG, settings, and how ids look."""
+
+    store: "DagStore"
+    templates: Mapping[str, DagTemplate]
+    config: Mapping[str, Any]
+    generic_id: Callable[[Any, int], str]
+
+
+def run(ctx: Run, sub_task_id: int, execute_times: int,
+        check_seq: int) -> tuple[list[Job], str | None, Any]:
+    """Handle one task message: claim, run, record; return next jobs, final outcome and DAG."""
+    claim = claims.claim(ctx.store, sub_task_id, execute_times, check_seq, ctx.config)
     if claim is None:
         log.debug("dropped message for sub-task %s (%s, %s)", sub_task_id, execute_times, check_seq)
-        return
-    template = find_template(claim.dag.name)
-    outcome = _execute(claim, template, config)
+        return [], None, None
+    outcome = _execute(ctx, claim, ctx.templates.get(claim.dag.name))
     if outcome.kind == "lost":
         log.warning("sub-task %s was taken over while it ran; result dropped", sub_task_id)
-        return
-    jobs, finished = record(claim, outcome)
-    dispatch(jobs)
-    if finished:
-        notify_finished(template, claim.dag.id, finished)
+        return [], None, claim.dag
+    jobs, finished = record(ctx.store, claim, outcome)
+    return jobs, finished, claim.dag
 
 
-def _execute(claim: claims.Claim, template: DagTemplate | None,
-             config: Mapping[str, Any]) -> Outcome:
-    dag = claim.dag
+def _execute(run_ctx: Run, claim: claims.Claim, template: DagTemplate | None) -> Outcome:
+    dag, config = claim.dag, run_ctx.config
     if template is None:
         return Outcome("failed", f"DAG template {dag.name!r} is not registered in this worker")
     try:
@@ -61,7 +66,8 @@ def _execute(claim: claims.Claim, template: DagTemplate | None,
     except Exception as exc:  # noqa: BLE001 - a broken template fails the sub-task, visibly
         log.exception("DAG %s: cannot build template %r", dag.id, dag.name)
         return Outcome("failed", f"unexpected error: {type(exc).__name__}")
-    ctx = TaskContext(dag, claim.sub_task, generic_id(dag, dag.id), dag.mode, config)
+    ctx = TaskContext(run_ctx.store, dag, claim.sub_task, run_ctx.generic_id(dag, dag.id),
+                      dag.mode, config)
     try:
         _call_template(ctx, claim, template, spec)
     except ClaimLost:
@@ -80,13 +86,15 @@ def _call_template(ctx: TaskContext, claim: claims.Claim, template: DagTemplate,
     if dag.propagate_pending:
         if template.propagate is not None:
             template.propagate(ctx, dag.propagate_pending)
-        _clear_flag(ctx, Dag.update(propagate_pending=None).where(
-            (Dag.id == dag.id) & (Dag.propagate_pending == dag.propagate_pending)))
+        model = ctx.store.Dag
+        _clear_flag(ctx, model.update(propagate_pending=None).where(
+            (model.id == dag.id) & (model.propagate_pending == dag.propagate_pending)))
     if ctx.mode == MODE_EXECUTE:
         if sub_task.prepare_pending:
             if spec.prepare_retry is not None:
                 spec.prepare_retry(ctx)
-            _clear_flag(ctx, SubTask.update(prepare_pending=False).where(SubTask.id == sub_task.id))
+            model = ctx.store.SubTask
+            _clear_flag(ctx, model.update(prepare_pending=False).where(model.id == sub_task.id))
         spec.execute(ctx)
     elif spec.rollback is not None:
         spec.rollback(ctx)
@@ -105,37 +113,39 @@ def failure_message(exc: BaseException, dag_id: int, sub_task_id: int) -> str:
     return f"unexpected error: {type(exc).__name__}"
 
 
-def record(claim: claims.Claim, outcome: Outcome) -> tuple[list[Job], str | None]:
+def record(store: "DagStore", claim: claims.Claim,
+           outcome: Outcome) -> tuple[list[Job], str | None]:
     """Record the outcome if this run still owns the sub-task; return next jobs and final state."""
     now = time.time()
-    with database.atomic("IMMEDIATE"):
-        sub_task = SubTask.get_or_none(SubTask.id == claim.sub_task.id)
+    with store.atomic():
+        sub_task = store.SubTask.get_or_none(store.SubTask.id == claim.sub_task.id)
         if (sub_task is None or sub_task.state != RUNNING or sub_task.check_seq !=
                 claim.sub_task.check_seq or sub_task.claim_owner != claim.owner):
             log.warning("sub-task %s changed hands; outcome %s dropped", claim.sub_task.id,
                         outcome.kind)
             return [], None
-        dag = Dag.get_by_id(sub_task.dag_id)
-        node = DagNode.get_by_id(sub_task.node_id)
+        dag = store.Dag.get_by_id(sub_task.dag_id)
+        node = store.DagNode.get_by_id(sub_task.node_id)
         if outcome.kind == "success":
             sub_task.state, sub_task.end_time = SUCCEED, now
             clear_claim(sub_task)
             sub_task.save()
-            return advance(dag, now)
+            return advance(store, dag, now)
         if outcome.kind == "wait":
-            return _wait(dag, node, sub_task, outcome, now), None
-        fail(dag, node, sub_task, outcome.message, now)
+            return _wait(store, dag, node, sub_task, outcome, now), None
+        fail(store, dag, node, sub_task, outcome.message, now)
         return [], None
 
 
-def _wait(dag: Dag, node: DagNode, sub_task: SubTask, outcome: Outcome, now: float) -> list[Job]:
+def _wait(store: "DagStore", dag: Dag, node: DagNode, sub_task: SubTask, outcome: Outcome,
+          now: float) -> list[Job]:
     started = sub_task.wait_started_at or now
     waited = now - started
     if waited >= outcome.budget:
-        fail(dag, node, sub_task, f"timed out after {outcome.budget:g} s: {outcome.message}", now)
+        fail(store, dag, node, sub_task, f"timed out after {outcome.budget:g} s: {outcome.message}", now)
         return []
     if dag.cancel_requested:
-        fail(dag, node, sub_task, CANCELLED_MESSAGE, now, cancelled=True)
+        fail(store, dag, node, sub_task, CANCELLED_MESSAGE, now, cancelled=True)
         return []
     # Never later than the budget allows, and always through the schedule (no hot loop).
     delay = max(MIN_DELAY_S, min(outcome.delay or 0.0, outcome.budget - waited))

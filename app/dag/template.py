@@ -90,21 +90,13 @@ class DagTemplate:
         return nodes
 
 
-_REGISTRY: dict[str, DagTemplate] = {}
-
-
-def register_template(template: DagTemplate) -> None:
-    """Make a template known by name (the worker finds a DAG's template by its stored name)."""
+def check_template(template: DagTemplate) -> DagTemplate:
+    """Refuse a template whose scope or maintenance type the engine does not know."""
     if template.scope not in (SCOPE_CLUSTER, SCOPE_AGENT):
         raise ValueError(f"template {template.name!r}: unknown scope {template.scope!r}")
     if template.maintenance_type not in (MAINTENANCE_NONE, MAINTENANCE_GLOBAL):
         raise ValueError(f"template {template.name!r}: maintenance_type must be 1 or 2")
-    _REGISTRY[template.name] = template
-
-
-def find_template(name: str) -> DagTemplate | None:
-    """The registered template of that name, or None."""
-    return _REGISTRY.get(name)
+    return template
 
 
 def task_spec(template: DagTemplate, params: Mapping[str, Any], node_seq: int,

@@ -16,7 +16,7 @@ from app.ob import observer
 from app.node.status import port_reachable, sql_port
 from app.db import connection, database
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_UNIDENTIFIED
-from app.taskqueue import huey
+from app.taskqueue import QUEUE_NAME
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def check_database(config: Mapping[str, Any]) -> dict[str, Any]:
 def _queue_storage(path: str) -> SqliteStorage:
     with _storages_lock:
         if path not in _storages:
-            _storages[path] = SqliteStorage(name=huey.name, filename=path, timeout=5)
+            _storages[path] = SqliteStorage(name=QUEUE_NAME, filename=path, timeout=5)
         return _storages[path]
 
 

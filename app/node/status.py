@@ -92,10 +92,11 @@ def under_maintenance() -> bool:
     """Is this agent's local maintenance lock held by an unfinished DAG?"""
     from app.dag import lock  # the DAG engine's lock table
     from app.dag.models import SUCCEED
+    from app.dag.store import agent_store
     from app.dag.template import SCOPE_AGENT
 
     with connection():
-        dag = lock.holder(SCOPE_AGENT)
+        dag = lock.holder(agent_store(), SCOPE_AGENT)
     return dag is not None and dag.state != SUCCEED
 
 

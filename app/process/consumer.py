@@ -1,54 +1,37 @@
 """What the huey consumer runs (`obscale worker`, started by `obscale serve`)."""
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from huey.consumer import Consumer, Scheduler
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from app.dag.engine import DagEngine
+
 from app.config import load_config
-from app.taskqueue import configure_queue, huey
 
 log = logging.getLogger(__name__)
 
-# Template modules every consumer loads. TEMPLATE_MODULES (env OBSCALE_TEMPLATE_MODULES,
-# comma-separated) adds more: the plugin hook for extra DAG kinds, used by the tests.
-BUILTIN_TEMPLATE_MODULES = ("app.scaleout.templates",)
 
-
-def load_template_modules(extra: str | None = None) -> list[str]:
-    """Import the template modules (calling a module-level register() when there is one)."""
-    names = list(BUILTIN_TEMPLATE_MODULES)
-    names += [n.strip() for n in (extra or "").split(",") if n.strip()]
-    for name in names:
-        module = importlib.import_module(name)
-        register = getattr(module, "register", None)
-        if callable(register):
-            register()
-    return names
-
-
-def prepare_consumer(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Bind queue, database and engine to `config`, load tasks and templates, sweep once."""
-    from app.dag import recovery
-    from app.dag.settings import configure_engine
+def prepare_consumer(config: Mapping[str, Any]) -> tuple[dict[str, Any], "DagEngine"]:
+    """Build the engine from `config`, bind the database, migrate, and sweep once."""
+    from app.dags import build_engine
     from app.db import connection, init_db
     from app.migrate import run_migrations
+    from app.process.heartbeat import install_heartbeat
     from app.security import keystore
 
-    settings = configure_engine(load_config(config))
-    configure_queue(settings["QUEUE_DATABASE"])
+    settings = load_config({**config, "QUEUE_IMMEDIATE": False})
     init_db(settings["DATABASE"])
-    importlib.import_module("app.tasks")
-    importlib.import_module("app.process.heartbeat")
-    load_template_modules(settings.get("TEMPLATE_MODULES"))
+    engine = build_engine(settings)
+    install_heartbeat(engine.queue)
     # Scale-out stages decrypt the stored root password with the agent's own key.
     keystore.open_keystore(settings["KEY_FILE"], int(settings["RSA_KEY_BITS"]))
     with connection():
         run_migrations()
-        recovery.sweep(eager=True, config=settings)
-    return settings
+        engine.sweep(eager=True)
+    return settings, engine
 
 
 class PromptScheduler(Scheduler):
@@ -74,12 +57,10 @@ class PromptConsumer(Consumer):
 
 def run_consumer(config: Mapping[str, Any]) -> None:
     """Prepare, start the recovery chain and run the consumer until stopped."""
-    from app.tasks.engine import start_recovery_chain
-
-    settings = prepare_consumer(config)
-    start_recovery_chain()
+    settings, engine = prepare_consumer(config)
+    engine.start_recovery_chain()
     poll = float(settings["QUEUE_POLL_S"])
-    consumer = PromptConsumer(huey, tick_s=float(settings["SCHEDULE_TICK_S"]),
+    consumer = PromptConsumer(engine.queue, tick_s=float(settings["SCHEDULE_TICK_S"]),
                               workers=int(settings["QUEUE_WORKERS"]), worker_type="thread",
                               initial_delay=poll, backoff=1.0, max_delay=poll, periodic=True)
     log.info("task consumer starting on %s with %s workers", settings["QUEUE_DATABASE"],

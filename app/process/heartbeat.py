@@ -6,16 +6,16 @@ import time
 
 from huey import crontab
 
-from app.taskqueue import huey
+from huey.api import Huey
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "obscale:consumer-heartbeat"
 
 
-def write_heartbeat() -> None:
+def write_heartbeat(queue: Huey) -> None:
     """Record now as the consumer's last sign of life (in the queue's own key-value table)."""
-    huey.storage.put_data(HEARTBEAT_KEY, repr(time.time()).encode("ascii"))
+    queue.storage.put_data(HEARTBEAT_KEY, repr(time.time()).encode("ascii"))
 
 
 def read_heartbeat(storage) -> float | None:
@@ -29,13 +29,8 @@ def read_heartbeat(storage) -> float | None:
         return None
 
 
-@huey.periodic_task(crontab(minute="*"), retries=0)
-def consumer_heartbeat() -> None:
-    """Runs every minute in the consumer."""
-    write_heartbeat()
-
-
-@huey.on_startup()
-def heartbeat_on_startup() -> None:
-    """A first heartbeat as soon as a consumer worker starts."""
-    write_heartbeat()
+def install_heartbeat(queue: Huey) -> None:
+    """Register the heartbeat: at each consumer start and every minute (in the consumer)."""
+    queue.periodic_task(crontab(minute="*"), retries=0, name="consumer_heartbeat")(
+        lambda: write_heartbeat(queue))
+    queue.on_startup(name="heartbeat_on_startup")(lambda: write_heartbeat(queue))

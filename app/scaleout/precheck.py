@@ -4,8 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from app.node import identity as agent
-from app.dag import engine
-from app.dag.dto import generic_id
+from app.dag.engine import DagEngine
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE
 from app.scaleout import peer, prechecks, rules
@@ -25,11 +24,11 @@ def _entry(name: str, fn) -> tuple[dict[str, str], Any]:
     return result(name, prechecks.PASS, "ok", "check passes"), value
 
 
-def _lock_entry() -> dict[str, str]:
+def _lock_entry(engine: DagEngine) -> dict[str, str]:
     holder = engine.find_lock_holder("cluster")
     if holder is None:
         return result("cluster_lock", prechecks.PASS, "free", "no maintenance DAG")
-    return result("cluster_lock", prechecks.WARN, f"held by DAG {generic_id(holder, holder.id)} "
+    return result("cluster_lock", prechecks.WARN, f"held by DAG {engine.generic_id(holder, holder.id)} "
                   f"'{holder.name}' ({holder.state})", "no maintenance DAG",
                   "wait for it to finish, or retry/roll it back")
 
@@ -55,7 +54,7 @@ def _host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any])
         return [result("target_host", prechecks.FAIL, f"unreachable: {exc}", "target answers")]
 
 
-def precheck(req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:
+def precheck(engine: DagEngine, req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:
     """Checks 1 and 8 answer 400 (bad body); everything else is reported as an entry."""
     rules.normalise_configs(req.configs, req.zone, req.port, "")  # check 8, before any call
     checks = []
@@ -76,7 +75,7 @@ def precheck(req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:
                                  "zone usable"))
         checks += _host_checks(req, configs, config)
     same = existing_dag_for(request_fingerprint(req))
-    lock = _lock_entry()
+    lock = _lock_entry(engine)
     if same is not None and same.name == CLUSTER_SCALE_OUT:
         lock["observed"] += " (this same request)"
     checks.append(lock)

@@ -5,8 +5,8 @@ import os
 from typing import Any, Mapping
 
 from app.node import identity as agent
-from app.dag import engine
-from app.dag.dto import generic_id
+from app.dag.engine import DagEngine
+from app.dag.errors import LockHeld
 from app.errors import ApiError
 from app.models import IDENTITY_SINGLE
 from app.scaleout import membership, peer, prechecks, rules
@@ -19,9 +19,9 @@ WAIT_DEPLOY_RETRY_STAGE = 2
 WAIT_START_RETRY_STAGE = 4
 
 
-def flat_reply(dag, config: Mapping[str, Any]) -> dict[str, Any]:
+def flat_reply(engine: DagEngine, dag, config: Mapping[str, Any]) -> dict[str, Any]:
     """The local DAG merged with the join fields and our gate positions."""
-    reply = engine.dag_dto(dag, False)
+    reply = engine.views.dag_dto(dag, False)
     facts = membership.host_facts()
     reply.update({
         "joinApiParam": {"agentInfo": {"ip": "", "port": 0}, "zoneName": "", "masterPassword": ""},
@@ -37,12 +37,13 @@ def _same_request(holder, uuid: str) -> bool:
     return holder is not None and holder.name == LOCAL_SCALE_OUT and holder.lock_key == uuid
 
 
-def _refuse_busy(holder, config: Mapping[str, Any]) -> ApiError:
+def _refuse_busy(engine: DagEngine, holder, config: Mapping[str, Any]) -> ApiError:
     me = f"{config['IP']}:{config['PORT']}"
     if holder is None:
         return ApiError("Agent.UnderMaintenance", f"{me} is under maintenance")
     return ApiError("Agent.UnderMaintenanceDag",
-                    f"{me} is under maintenance by DAG [{generic_id(holder, holder.id)}:{holder.name}]")
+                    f"{me} is under maintenance by DAG "
+                    f"[{engine.generic_id(holder, holder.id)}:{holder.name}]")
 
 
 def _check_body(body: Mapping[str, Any], config: Mapping[str, Any]) -> None:
@@ -66,13 +67,14 @@ def _root_password(body: Mapping[str, Any]) -> str:
                        "with this agent's key") from None
 
 
-def receive_scale_out(body: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+def receive_scale_out(engine: DagEngine, body: dict[str, Any],
+                      config: Mapping[str, Any]) -> dict[str, Any]:
     """Create the local DAG (or return the one this uuid already created)."""
     holder = engine.find_lock_holder("agent")
     if _same_request(holder, body["uuid"]):
-        return flat_reply(holder, config)
+        return flat_reply(engine, holder, config)
     if holder is not None:
-        raise _refuse_busy(holder, config)
+        raise _refuse_busy(engine, holder, config)
     _check_body(body, config)
     root_password = _root_password(body)
     params = {k: body[k] for k in ("agentInfo", "obConfigs", "zone", "allAgents", "dirs",
@@ -83,11 +85,11 @@ def receive_scale_out(body: dict[str, Any], config: Mapping[str, Any]) -> dict[s
         # Only the request that wins the agent lock may record its coordinator's root password.
         dag = engine.create_dag(TARGET_TEMPLATE, params, lock_key=body["uuid"],
                                 in_transaction=lambda _dag: agent.set_root_password(root_password))
-    except engine.LockHeld as held:
+    except LockHeld as held:
         if _same_request(held.holder, body["uuid"]):
-            return flat_reply(held.holder, config)
-        raise _refuse_busy(held.holder, config) from None
-    return flat_reply(dag, config)
+            return flat_reply(engine, held.holder, config)
+        raise _refuse_busy(engine, held.holder, config) from None
+    return flat_reply(engine, dag, config)
 
 
 def host_precheck(body: Mapping[str, Any], config: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Mapping
 
 from app.node import identity as agent
-from app.dag.models import Dag
-from app.dag.settings import engine_settings
 from app.db import connection
 from app.models import RegistryAgent
 from app.scaleout import peer
@@ -13,11 +12,9 @@ from app.scaleout import peer
 log = logging.getLogger(__name__)
 
 
-def push_new_agent(dag_id: int) -> int:
+def push_new_agent(new: Mapping[str, Any], config: Mapping[str, Any]) -> int:
     """POST the new agent's row to every other agent of the registry; returns how many took it."""
-    config = engine_settings()
     with connection():
-        new = Dag.get_by_id(dag_id).context_dict()["agentInfo"]
         rows = list(RegistryAgent.select())
     me = (config["IP"], int(config["PORT"]))
     new_row = next((r for r in rows if (r.ip, r.port) == (new["ip"], int(new["port"]))), None)

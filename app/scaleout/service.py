@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from app.node import identity as agent
-from app.dag import engine
+from app.dag.engine import DagEngine
+from app.dag.errors import LockHeld
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE, RegistryAgent
 from app.ob import sql
@@ -62,7 +63,7 @@ def request_fingerprint(req: ScaleOutRequest) -> str | None:
     return rules.fingerprint(req.ip, req.port, req.zone, mapped)
 
 
-def existing_dag_for(fingerprint: str | None):
+def existing_dag_for(engine: DagEngine, fingerprint: str | None):
     """The scale-out DAG holding the cluster lock, if it was created by this same request."""
     holder = engine.find_lock_holder("cluster")
     if fingerprint and holder is not None and holder.name == CLUSTER_SCALE_OUT \
@@ -141,13 +142,14 @@ def validate(req: ScaleOutRequest, config: Mapping[str, Any]) -> tuple[dict, dic
     return info, configs
 
 
-def scale_out(req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:
+def scale_out(engine: DagEngine, req: ScaleOutRequest,
+              config: Mapping[str, Any]) -> dict[str, Any]:
     """Run checks 2-10 and return the new (or identical pending) DAG without details."""
     require_identity(my_address(config), agent.get_identity().identity, IDENTITY_CLUSTER_AGENT)
     fingerprint = request_fingerprint(req)
-    same = existing_dag_for(fingerprint)
+    same = existing_dag_for(engine, fingerprint)
     if same is not None:
-        return engine.dag_dto(same, False)
+        return engine.views.dag_dto(same, False)
     info, configs = validate(req, config)
     is_new_zone = cluster_probe(req, configs, config)
     params = {"zone": req.zone, "isNewZone": is_new_zone, "agentInfo": req.agent,
@@ -156,16 +158,16 @@ def scale_out(req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]
               "targetObVersion": info.get("obVersion", "")}
     try:
         dag = engine.create_dag(COORDINATOR_TEMPLATE, params, lock_key=fingerprint)
-    except engine.LockHeld as held:
-        return _lock_held(held, fingerprint)
-    return engine.dag_dto(dag, False)
+    except LockHeld as held:
+        return _lock_held(engine, held, fingerprint)
+    return engine.views.dag_dto(dag, False)
 
 
-def _lock_held(held, fingerprint: str | None) -> dict[str, Any]:
+def _lock_held(engine: DagEngine, held: LockHeld, fingerprint: str | None) -> dict[str, Any]:
     holder = held.holder
     if holder is not None and fingerprint and holder.lock_key == fingerprint \
             and holder.name == CLUSTER_SCALE_OUT:
-        return engine.dag_dto(holder, False)
+        return engine.views.dag_dto(holder, False)
     if holder is None:
         raise ApiError("OB.Cluster.UnderMaintenance", "Create task 'Cluster scale out' failed: "
                        "OceanBase cluster is under maintenance, please try again later")

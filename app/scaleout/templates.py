@@ -5,7 +5,7 @@ import logging
 from typing import Any, Mapping
 
 from app.node import identity as agent
-from app.dag.template import DagTemplate, NodeSpec, TaskFailed, TaskSpec, register_template
+from app.dag.template import DagTemplate, NodeSpec, TaskFailed, TaskSpec
 from app.scaleout import coordinator_remote as remote
 from app.scaleout import coordinator_sql as cluster
 from app.scaleout import peer, start_observer, target, workdir
@@ -157,10 +157,10 @@ def propagate_from_target(ctx, operator: str) -> None:
     ctx.log(f"sent {operator} to coordinator DAG {dag['id']}")
 
 
-def push_registry_row(dag_id: int, outcome: str) -> None:
+def push_registry_row(dag, outcome: str, config: Mapping[str, Any]) -> None:
     """After success, tell every other registered agent about the new one (best effort)."""
     if outcome in ("SUCCEED", "PASSED"):
-        push_new_agent(dag_id)
+        push_new_agent(dag.context_dict()["agentInfo"], config)
 
 
 COORDINATOR_TEMPLATE = DagTemplate(CLUSTER_SCALE_OUT, coordinator_nodes, scope="cluster",
@@ -168,9 +168,4 @@ COORDINATOR_TEMPLATE = DagTemplate(CLUSTER_SCALE_OUT, coordinator_nodes, scope="
                                    pass_guard=cluster.pass_guard)
 TARGET_TEMPLATE = DagTemplate(LOCAL_SCALE_OUT, target_nodes, scope="agent",
                               propagate=propagate_from_target)
-
-
-def register() -> None:
-    """Make both templates known to the engine (idempotent)."""
-    register_template(COORDINATOR_TEMPLATE)
-    register_template(TARGET_TEMPLATE)
+TEMPLATES = [COORDINATOR_TEMPLATE, TARGET_TEMPLATE]

@@ -108,7 +108,7 @@ def test_sigkill_during_a_rollback_step(tmp_path):
         assert undo == [f"undo {dag.id} {n}.0" for n in (3, 2, 1)]
         assert Counter(s for s, _ in _execs(log, "rollback")) == Counter(
             {"3.0": 1, "2.0": 2, "1.0": 1})
-        from app.dag import engine
+        from tests.support.engine_proxy import engine
 
         with connection():
             assert engine.find_lock_holder("cluster") is None

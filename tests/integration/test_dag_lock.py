@@ -4,7 +4,8 @@ import threading
 
 import pytest
 
-from app.dag import engine
+from app.dag.errors import LockHeld
+from tests.support.engine_proxy import engine
 from app.db import connection
 from tests.support import dag_templates as templates
 from tests.support.dag_harness import dag_agent, wait_for
@@ -23,7 +24,7 @@ def _race(agent, params) -> list:
         barrier.wait()
         try:
             results[slot] = agent.create(templates.LINEAR, params)
-        except engine.LockHeld as held:
+        except LockHeld as held:
             results[slot] = held
 
     threads = [threading.Thread(target=request, args=(slot,)) for slot in (0, 1)]
@@ -40,14 +41,14 @@ def test_concurrent_requests_one_lock(tmp_path):
         client = agent.sdk()
         for _ in range(ROUNDS):
             results = _race(agent, params)
-            held = [r for r in results if isinstance(r, engine.LockHeld)]
-            created = [r for r in results if not isinstance(r, engine.LockHeld)]
+            held = [r for r in results if isinstance(r, LockHeld)]
+            created = [r for r in results if not isinstance(r, LockHeld)]
             assert len(held) == 1 and len(created) == 1, results
             winner = created[0]
             assert held[0].holder.id == winner.id
             assert f"DAG {winner.id} (Test linear" in str(held[0])
             assert wait_for(lambda: agent.dag(winner.id).finished, 30)
-            with pytest.raises(engine.LockHeld):  # a FAILED DAG keeps the lock
+            with pytest.raises(LockHeld):  # a FAILED DAG keeps the lock
                 agent.create(templates.LINEAR, params)
             client.operate_dag(f"1{winner.id}", "ROLLBACK")
             assert wait_for(lambda: agent.dag(winner.id).state == "SUCCEED", 30)

@@ -35,7 +35,7 @@ class DagAgent:
 
     def create(self, name: str, params: Mapping[str, Any]):
         """Create a DAG of a test template in this agent's store (the consumer runs it)."""
-        from app.dag import engine
+        from tests.support.engine_proxy import engine
         from app.db import connection
         from tests.support.dag_templates import template
 
@@ -73,21 +73,20 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.0
 
 
 def bind_test_process(config: Mapping[str, Any]) -> None:
-    """Point this process's database, queue and engine settings at the agent's files."""
-    from app.dag.settings import configure_engine
+    """Point this process's database at the agent's file and build an engine on its queue."""
+    from app.dags import build_engine
     from app.db import init_db
-    from app.taskqueue import configure_queue
+    from tests.support.engine_proxy import engine
 
     init_db(config["DATABASE"])
-    configure_queue(config["QUEUE_DATABASE"])
-    configure_engine(config)
+    engine.target = build_engine({**config, "TEMPLATE_MODULES": "tests.support.dag_templates"})
 
 
 def unbind_test_process() -> None:
-    """Back to the unit-test defaults (in-memory, immediate queue)."""
-    from app.taskqueue import configure_queue
+    """Forget the engine bound by bind_test_process()."""
+    from tests.support.engine_proxy import engine
 
-    configure_queue(None, immediate=True)
+    engine.target = None
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from app.dag.template import (MAINTENANCE_NONE, SCOPE_AGENT, DagTemplate, NodeSpec, TaskFailed,
-                              TaskSpec, Wait, register_template)
+                              TaskSpec, Wait)
 
 LINEAR = "Test linear"
 LOCAL = "Test local"
@@ -122,11 +122,8 @@ def propagate(ctx, operator: str) -> None:
 
 
 def _finish_recorder(template_name: str):
-    def on_finish(dag_id: int, final: str) -> None:
-        from app.dag.models import Dag
-
-        log_path = Dag.get_by_id(dag_id).context_dict().get("log")
-        record(log_path, f"finish {dag_id} {final}")
+    def on_finish(dag, final: str, config) -> None:
+        record(dag.context_dict().get("log"), f"finish {dag.id} {final}")
     return on_finish
 
 
@@ -136,12 +133,6 @@ TEMPLATES = [
                 on_finish=_finish_recorder(LOCAL)),
     DagTemplate(PLAIN, nodes, maintenance_type=MAINTENANCE_NONE),
 ]
-
-
-def register() -> None:
-    """Make the test templates known (the worker calls this via TEMPLATE_MODULES)."""
-    for template in TEMPLATES:
-        register_template(template)
 
 
 def template(name: str) -> DagTemplate:

@@ -9,7 +9,7 @@ from app.node import health
 from app.node import identity as agent
 from app.models import IDENTITY_CLUSTER_AGENT
 from app.process.heartbeat import write_heartbeat
-from app.taskqueue import configure_queue, huey
+from app.taskqueue import make_queue
 from tests.support.fixtures import (Signer, agent_key_pem, keyed_app, signed_client,  # noqa: F401
                                     signer)
 
@@ -19,10 +19,9 @@ URI = "/api/v1/admin/health"
 @pytest.fixture
 def queue_file(keyed_app):
     """A real queue file with a fresh heartbeat in it (as the consumer would write)."""
-    configure_queue(keyed_app.config["QUEUE_DATABASE"])
-    write_heartbeat()
-    yield
-    configure_queue(None, immediate=True)
+    queue = make_queue(keyed_app.config["QUEUE_DATABASE"])
+    write_heartbeat(queue)
+    return queue
 
 
 def _get(client, signer):
@@ -52,7 +51,7 @@ def test_missing_heartbeat_is_degraded(signed_client, signer):
 
 
 def test_pending_tasks_are_counted(keyed_app, queue_file):
-    huey.storage.enqueue(b"payload")
+    queue_file.storage.enqueue(b"payload")
     assert health.check_queue(keyed_app.config)["pending"] == 1
 
 

@@ -8,11 +8,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.dag import engine
+from tests.support.engine_proxy import engine
 from app.dag.models import Dag, DagNode, SubTask, SubTaskLog
 from app.security import keystore
 from app.security.crypto import build_v2_request
-from app.taskqueue import huey
 from tests.support import dag_templates
 
 
@@ -31,10 +30,9 @@ def dag_app(app, key_file):
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(key_file, target)
     target.chmod(0o600)
-    dag_templates.register()
-    huey.flush()
+    engine.queue.flush()
     yield app
-    huey.flush()
+    engine.queue.flush()
 
 
 class SignedClient:
@@ -92,12 +90,13 @@ def run_scheduled(limit: int = 200) -> int:
     """Run every delayed message huey's immediate mode parked in its schedule; return how many."""
     ran = 0
     while ran < limit:
-        horizon = huey._get_timestamp().replace(year=9999)
-        due = huey.read_schedule(horizon)
+        queue = engine.queue
+        horizon = queue._get_timestamp().replace(year=9999)
+        due = queue.read_schedule(horizon)
         if not due:
             return ran
         for task in due:
-            huey.execute(task, horizon)
+            queue.execute(task, horizon)
             ran += 1
     raise AssertionError("scheduled messages keep coming")
 
@@ -127,7 +126,8 @@ def last_log(sub_task: SubTask) -> str:
 class ManualQueue:
     """Stands in for the huey task: collects messages so a test runs them one by one."""
 
-    def __init__(self):
+    def __init__(self, engine):
+        self.engine = engine
         self.jobs: list[tuple[tuple, float | None]] = []
 
     def __call__(self, *args):
@@ -138,10 +138,8 @@ class ManualQueue:
 
     def step(self) -> tuple:
         """Run the oldest message; return its args."""
-        from app.dag import runner
-
         args, _ = self.jobs.pop(0)
-        runner.run(*args)
+        self.engine.run_message(*args)
         return args
 
     def drain(self, limit: int = 500) -> int:
@@ -156,8 +154,7 @@ class ManualQueue:
 @pytest.fixture
 def manual(dag_app, monkeypatch) -> ManualQueue:
     """Messages are collected instead of run (huey immediate mode would run them inline)."""
-    import app.tasks.engine as task_module
-
-    queue = ManualQueue()
-    monkeypatch.setattr(task_module, "run_sub_task", queue)
+    real = dag_app.extensions["dag_engine"]
+    queue = ManualQueue(real)
+    monkeypatch.setattr(real, "run_task", queue)
     return queue

@@ -4,10 +4,11 @@ import json
 import pytest
 
 from app.dag import claim as claims
-from app.dag import engine, runner
+from app.dag import runner
+from tests.support.engine_proxy import engine
 from app.dag.context import ClaimLost, TaskContext
 from app.dag.dto import UNSET_TIME
-from app.dag.models import MaintenanceLock, SubTask, SubTaskLog
+from app.dag.models import Dag, MaintenanceLock, SubTask, SubTaskLog
 from app.dag.template import DagTemplate, NodeSpec, TaskSpec
 from app.db import database
 from tests.support import dag_templates as templates
@@ -22,7 +23,7 @@ def test_create_is_one_transaction_with_rows_lock_and_one_message(manual, files)
     assert manual.jobs == [((first.id, 0, 0), None)]
     assert engine.find_lock_holder("cluster").id == dag.id
     assert engine.find_lock_holder("cluster").lock_key == "fp-1"
-    body = engine.dag_dto(reload(dag), False)
+    body = engine.views.dag_dto(reload(dag), False)
     assert body == {"id": f"1{dag.id}", "dag_id": dag.id, "name": "Test linear", "stage": 1,
                     "max_stage": 4, "maintenance_type": 2, "maintenance_key": "",
                     "state": "READY", "operator": "RUN", "start_time": UNSET_TIME,
@@ -38,7 +39,7 @@ def test_dag_runs_every_stage_once_in_order_and_releases_the_lock(dag_app, files
     assert all(s.execute_times == 1 and s.claim_owner is None for s in sub_tasks(dag))
     assert engine.find_lock_holder("cluster") is None
     assert dag.context_dict()["done_4_0"] is True
-    body = engine.dag_dto(dag, True)
+    body = engine.views.dag_dto(dag, True)
     assert body["additional_data"] == {"nodes": [1, 2, 3, 4]}
     assert body["start_time"] != UNSET_TIME and body["end_time"] != UNSET_TIME
 
@@ -88,11 +89,20 @@ def test_failure_records_the_reason_as_the_last_log_line(dag_app, files, behavio
     assert files.lines("finish") == []
 
 
-def test_unregistered_template_fails_visibly(dag_app, files):
+def test_creating_a_dag_of_an_unknown_template_is_refused(dag_app, files):
     ghost = DagTemplate("Ghost", templates.nodes, maintenance_type=1)
-    dag = reload(engine.create_dag(ghost, files.params()))
-    assert dag.state == "FAILED"
-    assert last_log(sub_tasks(dag)[0]) == "DAG template 'Ghost' is not registered in this worker"
+    with pytest.raises(ValueError, match="not one of this engine's"):
+        engine.create_dag(ghost, files.params())
+    assert Dag.select().count() == 0
+
+
+def test_a_dag_whose_template_the_worker_lacks_fails_visibly(manual, files, monkeypatch):
+    dag = create(templates.PLAIN, files.params())
+    monkeypatch.delitem(engine.templates, templates.PLAIN)  # a worker of another version
+    manual.drain()
+    assert reload(dag).state == "FAILED"
+    assert last_log(sub_tasks(dag)[0]) == \
+        f"DAG template {templates.PLAIN!r} is not registered in this worker"
 
 
 def test_duplicate_and_stale_messages_are_dropped(manual, files):
@@ -110,13 +120,13 @@ def test_duplicate_and_stale_messages_are_dropped(manual, files):
 def test_a_live_claim_is_not_taken_over_but_a_dead_one_is(manual, files, dag_app):
     dag = create(templates.LINEAR, files.params(stages=1))
     (args, _), = manual.jobs
-    taken = claims.claim(*args, dag_app.config)
+    taken = claims.claim(engine.store, *args, dag_app.config)
     assert taken is not None
     current = SubTask.get_by_id(args[0])
     message = (current.id, current.execute_times, current.check_seq)
-    assert claims.claim(*message, dag_app.config) is None  # held by this (live) process
+    assert claims.claim(engine.store, *message, dag_app.config) is None  # held by this (live) process
     SubTask.update(claim_owner="999999999:dead").where(SubTask.id == current.id).execute()
-    again = claims.claim(*message, dag_app.config)
+    again = claims.claim(engine.store, *message, dag_app.config)
     assert again is not None and again.sub_task.execute_times == 1
     assert again.sub_task.check_seq == message[2] + 1
     assert reload(dag).state == "RUNNING"
@@ -125,22 +135,22 @@ def test_a_live_claim_is_not_taken_over_but_a_dead_one_is(manual, files, dag_app
 def test_expired_claim_is_taken_over(manual, files, dag_app):
     create(templates.LINEAR, files.params(stages=1))
     (args, _), = manual.jobs
-    claims.claim(*args, dag_app.config)
+    claims.claim(engine.store, *args, dag_app.config)
     current = SubTask.get_by_id(args[0])
     SubTask.update(claim_expires_at=0).where(SubTask.id == current.id).execute()
-    assert claims.claim(current.id, current.execute_times, current.check_seq, dag_app.config)
+    assert claims.claim(engine.store, current.id, current.execute_times, current.check_seq, dag_app.config)
 
 
 def test_a_run_that_lost_its_claim_cannot_write_or_record(manual, files, dag_app):
     dag = create(templates.LINEAR, files.params(stages=1))
     (args, _), = manual.jobs
-    taken = claims.claim(*args, dag_app.config)
-    ctx = TaskContext(taken.dag, taken.sub_task, "1", "execute", dag_app.config)
+    taken = claims.claim(engine.store, *args, dag_app.config)
+    ctx = TaskContext(engine.store, taken.dag, taken.sub_task, "1", "execute", dag_app.config)
     ctx.set("mine", 1)
     SubTask.update(check_seq=SubTask.check_seq + 1).where(SubTask.id == args[0]).execute()
     with pytest.raises(ClaimLost):
         ctx.set("mine", 2)
-    assert runner.record(taken, runner.Outcome("success")) == ([], None)
+    assert runner.record(engine.store, taken, runner.Outcome("success")) == ([], None)
     assert reload(dag).context_dict()["mine"] == 1
     assert SubTask.get_by_id(args[0]).state == "RUNNING"
 
@@ -148,8 +158,8 @@ def test_a_run_that_lost_its_claim_cannot_write_or_record(manual, files, dag_app
 def test_context_local_data_and_log_change(manual, files, dag_app):
     create(templates.LINEAR, files.params(stages=1))
     (args, _), = manual.jobs
-    taken = claims.claim(*args, dag_app.config)
-    ctx = TaskContext(taken.dag, taken.sub_task, "1", "execute", dag_app.config)
+    taken = claims.claim(engine.store, *args, dag_app.config)
+    ctx = TaskContext(engine.store, taken.dag, taken.sub_task, "1", "execute", dag_app.config)
     ctx.update({"a": 1, "b": [2]})
     ctx.set_local("k", "v")
     ctx.set_data("shown", True)
@@ -189,13 +199,11 @@ def test_lock_rows_are_per_scope(dag_app, files):
     assert locks == {"cluster": cluster.id, "agent": local.id}
 
 
-def test_a_broken_budget_fails_the_sub_task_visibly(dag_app, files):
+def test_a_broken_budget_fails_the_sub_task_visibly(dag_app, files, monkeypatch):
     broken = DagTemplate("Broken budget", lambda params: [NodeSpec("n", [TaskSpec(
         "t", execute=lambda ctx: None, budget_s=lambda config: config["NO_SUCH_SETTING"])])],
         maintenance_type=1)
-    from app.dag.template import register_template
-
-    register_template(broken)
+    monkeypatch.setitem(engine.templates, broken.name, broken)
     dag = reload(engine.create_dag(broken, files.params()))
     assert dag.state == "FAILED"
     assert last_log(sub_tasks(dag)[0]) == "unexpected error: KeyError"

@@ -2,7 +2,8 @@
 import pytest
 
 from app.dag import ids
-from app.errors import ApiError
+from app.dag.errors import DagError
+from app.errors import engine_error
 
 
 @pytest.mark.parametrize("obj_id,ip,port,expected", [
@@ -30,10 +31,10 @@ def test_cluster_ids(raw, obj_id):
     "١١", "1" + "9" * 19, "1" + "9" * 5000,
 ])
 def test_invalid_ids(raw):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DagError) as caught:
         ids.parse(raw)
-    assert (caught.value.err_code, caught.value.status) == ("Task.GenericID.Invalid", 400)
-    assert caught.value.message == f"Invalid ID: {raw}"
+    assert (engine_error(caught.value).err_code, engine_error(caught.value).status) == ("Task.GenericID.Invalid", 400)
+    assert str(caught.value) == f"Invalid ID: {raw}"
 
 
 @pytest.mark.parametrize("raw,message", [
@@ -43,9 +44,9 @@ def test_invalid_ids(raw):
     ("5123", "Task not found: obproxy task not found"),
 ])
 def test_not_found_ids(raw, message):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DagError) as caught:
         ids.parse(raw)
-    assert (caught.value.err_code, caught.value.status, caught.value.message) == (
+    assert (engine_error(caught.value).err_code, engine_error(caught.value).status, str(caught.value)) == (
         "Task.NotFound", 404, message)
 
 

@@ -4,9 +4,11 @@ from pathlib import Path
 import pytest
 
 from app.dag import claim as claims
-from app.dag import engine, runner
+from app.dag import runner
+from tests.support.engine_proxy import engine
 from app.dag.dto import UNSET_TIME
-from app.errors import ApiError
+from app.dag.errors import DagError
+from app.errors import engine_error
 from tests.support import dag_templates as templates
 from tests.unit.dag.conftest import create, last_log, node_states, reload, run_scheduled, sub_tasks
 
@@ -52,8 +54,8 @@ def test_rollback_runs_rollbacks_in_reverse_exactly_once(dag_app, files):
     assert node_states(done) == [("SUCCEED", "ROLLBACK")] * 3 + [("PENDING", "RUN")]
     assert engine.find_lock_holder("cluster") is None
     for details in (True, False):
-        assert engine.dag_dto(done, details)["additional_data"]["rolled_back"] is True
-    assert engine.dag_dto(done, False)["additional_data"] == {"rolled_back": True}
+        assert engine.views.dag_dto(done, details)["additional_data"]["rolled_back"] is True
+    assert engine.views.dag_dto(done, False)["additional_data"] == {"rolled_back": True}
 
 
 def test_failed_rollback_keeps_the_lock_refuses_retry_and_resumes_on_rollback(dag_app, files):
@@ -64,9 +66,9 @@ def test_failed_rollback_keeps_the_lock_refuses_retry_and_resumes_on_rollback(da
     assert (failed.state, failed.operator, failed.stage) == ("FAILED", "ROLLBACK", 2)
     assert last_log(sub_tasks(dag)[1]) == "rollback marker is missing"
     assert engine.find_lock_holder("cluster").id == dag.id
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DagError) as caught:
         engine.operate(dag.id, "RETRY")
-    assert caught.value.err_code == "Task.Dag.Operator.RetryNotAllowed"
+    assert engine_error(caught.value).err_code == "Task.Dag.Operator.RetryNotAllowed"
     Path(files.marker("rb")).touch()
     engine.operate(dag.id, "ROLLBACK")
     assert (reload(dag).state, reload(dag).operator) == ("SUCCEED", "ROLLBACK")
@@ -100,11 +102,11 @@ def test_cancel_is_honoured_at_the_next_sub_task_boundary(dag_app, files, manual
     dag = create(templates.LINEAR, files.params())
     (args, _), = manual.jobs
     manual.jobs.clear()
-    taken = claims.claim(*args, dag_app.config)
+    taken = claims.claim(engine.store, *args, dag_app.config)
     engine.operate(dag.id, "CANCEL")
     assert engine.cancel_requested(dag.id)
     assert node_states(reload(dag))[0] == ("PENDING", "CANCEL")
-    jobs, _ = runner.record(taken, runner.Outcome("success"))
+    jobs, _ = runner.record(engine.store, taken, runner.Outcome("success"))
     assert sub_tasks(dag)[0].state == "SUCCEED"
     manual.jobs.extend((job[:3], None) for job in jobs)
     manual.drain()
@@ -129,7 +131,7 @@ def test_pass_ends_the_dag_and_releases_the_lock(dag_app, files):
     done = reload(dag)
     assert (done.state, done.operator, done.stage) == ("SUCCEED", "PASS", 3)
     assert node_states(done) == [("SUCCEED", "RUN"), ("SUCCEED", "PASS"), ("SUCCEED", "PASS")]
-    assert engine.dag_dto(done, False)["additional_data"] == {"passed": True}
+    assert engine.views.dag_dto(done, False)["additional_data"] == {"passed": True}
     assert engine.find_lock_holder("cluster") is None
     assert files.lines("finish") == [f"finish {dag.id} PASSED"]
     engine.operate(dag.id, "PASS")  # idempotent repeat
@@ -137,7 +139,7 @@ def test_pass_ends_the_dag_and_releases_the_lock(dag_app, files):
 
 def test_node_pass_moves_the_dag_on(dag_app, files):
     dag = create(templates.LINEAR, fail_at(files, 2, how={"can_pass": True}))
-    node_id = engine.dag_dto(reload(dag), True)["nodes"][1]["node_id"]
+    node_id = engine.views.dag_dto(reload(dag), True)["nodes"][1]["node_id"]
     engine.operate_node(node_id, "PASS")
     done = reload(dag)
     assert (done.state, done.operator) == ("SUCCEED", "RUN")
@@ -148,7 +150,7 @@ def test_node_pass_moves_the_dag_on(dag_app, files):
 
 def test_node_pass_of_the_last_node_passes_the_dag(dag_app, files):
     dag = create(templates.LINEAR, fail_at(files, 3, how={"can_pass": True}))
-    engine.operate_node(engine.dag_dto(reload(dag), True)["nodes"][2]["node_id"], "PASS")
+    engine.operate_node(engine.views.dag_dto(reload(dag), True)["nodes"][2]["node_id"], "PASS")
     assert (reload(dag).state, reload(dag).operator) == ("SUCCEED", "PASS")
     assert engine.find_lock_holder("cluster") is None
 
@@ -156,9 +158,9 @@ def test_node_pass_of_the_last_node_passes_the_dag(dag_app, files):
 def test_retry_resets_times_to_unset(dag_app, files, manual):
     dag = create(templates.LINEAR, fail_at(files, 1))
     manual.drain()
-    assert engine.dag_dto(reload(dag), False)["end_time"] != UNSET_TIME
+    assert engine.views.dag_dto(reload(dag), False)["end_time"] != UNSET_TIME
     engine.operate(dag.id, "RETRY")
-    body = engine.dag_dto(reload(dag), False)
+    body = engine.views.dag_dto(reload(dag), False)
     assert (body["start_time"], body["end_time"]) == (UNSET_TIME, UNSET_TIME)
 
 
@@ -250,17 +252,17 @@ def test_flag_refusals_name_the_node(dag_app, files, operator, node, flag, err, 
     if operator == "PASS":
         nodes, how = {"3": {"can_pass": True}}, {}
     dag = create(templates.LINEAR, fail_at(files, 2, how=how, nodes=nodes))
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DagError) as caught:
         engine.operate(dag.id, operator)
-    assert (caught.value.err_code, caught.value.message) == (f"Task.Dag.Operator.{err}", message)
+    assert (engine_error(caught.value).err_code, str(caught.value)) == (f"Task.Dag.Operator.{err}", message)
 
 
 def test_cancel_refused_when_a_started_node_cannot_cancel(dag_app, files, manual):
     dag = create(templates.LINEAR, files.params(nodes={"1": {"can_cancel": False}}))
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DagError) as caught:
         engine.operate(dag.id, "CANCEL")
-    assert caught.value.err_code == "Task.Dag.Operator.CancelNotAllowed"
-    assert caught.value.message == "Failed to cancel DAG: node stage 1 cannot cancel"
+    assert engine_error(caught.value).err_code == "Task.Dag.Operator.CancelNotAllowed"
+    assert str(caught.value) == "Failed to cancel DAG: node stage 1 cannot cancel"
 
 
 @pytest.mark.parametrize("operator", ["RUN", "retry ", "", "STOP"])
@@ -291,7 +293,7 @@ def test_node_operator_refusals(api, files, manual, situation, operator, err):
     if situation != "running":
         manual.drain()
     index = 0 if situation == "failed_other_node" else 1
-    node = engine.dag_dto(reload(dag), True)["nodes"][index]
+    node = engine.views.dag_dto(reload(dag), True)["nodes"][index]
     resp = api.post(f"/node/{node['id']}", {"operator": operator})
     assert resp.status_code == 400
     assert resp.get_json()["error"]["errCode"] == f"Task.Node.Operator.{err}"
@@ -299,17 +301,15 @@ def test_node_operator_refusals(api, files, manual, situation, operator, err):
 
 @pytest.mark.parametrize("via_node", [False, True])
 def test_template_pass_guard_refuses_both_ways(dag_app, files, monkeypatch, via_node):
-    from app.dag.template import find_template
-
-    monkeypatch.setattr(find_template(templates.LINEAR), "pass_guard", lambda dag: "not ready")
+    monkeypatch.setattr(engine.template(templates.LINEAR), "pass_guard", lambda dag: "not ready")
     dag = create(templates.LINEAR, fail_at(files, 3, how={"can_pass": True}))
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DagError) as refused:
         if via_node:
-            engine.operate_node(engine.dag_dto(reload(dag), True)["nodes"][2]["node_id"], "PASS")
+            engine.operate_node(engine.views.dag_dto(reload(dag), True)["nodes"][2]["node_id"], "PASS")
         else:
             engine.operate(dag.id, "PASS")
-    assert refused.value.err_code.endswith("Operator.PassNotAllowed")
-    assert refused.value.message.endswith(": not ready")
+    assert engine_error(refused.value).err_code.endswith("Operator.PassNotAllowed")
+    assert str(refused.value).endswith(": not ready")
     assert (reload(dag).state, reload(dag).operator) == ("FAILED", "RUN")
 
 
@@ -317,8 +317,8 @@ def test_cancel_resets_times_to_unset(dag_app, files, manual):
     dag = create(templates.LINEAR, files.params(nodes={"2": {"waits": 1, "wait_delay": 60}}))
     (args, _), = manual.jobs
     manual.jobs.clear()
-    claims.claim(*args, dag_app.config)  # the first stage is running: the DAG has a start time
-    assert engine.dag_dto(reload(dag), False)["start_time"] != UNSET_TIME
+    claims.claim(engine.store, *args, dag_app.config)  # the first stage is running: the DAG has a start time
+    assert engine.views.dag_dto(reload(dag), False)["start_time"] != UNSET_TIME
     engine.operate(dag.id, "CANCEL")
-    dto = engine.dag_dto(reload(dag), False)
+    dto = engine.views.dag_dto(reload(dag), False)
     assert (dto["operator"], dto["start_time"], dto["end_time"]) == ("CANCEL", UNSET_TIME, UNSET_TIME)

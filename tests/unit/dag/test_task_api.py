@@ -3,9 +3,10 @@ import re
 
 import pytest
 
-from app.dag import engine, query
+from tests.support.engine_proxy import engine
 from app.dag.dto import UNSET_TIME
 from app.dag.ids import encode_local
+from app.node import dag_access
 from tests.support import dag_templates as templates
 from tests.unit.dag.conftest import create, reload
 
@@ -82,7 +83,7 @@ def test_scope_rules_for_generic_ids(api, dag_app, files, monkeypatch):
     error(api.get(f"/dag/{local_id(dag_app, cluster.id)}"), 404, "Task.NotFound")
     other = encode_local(local.id, "127.0.0.29", 2886)
     error(api.get(f"/dag/{other}"), 404, "Task.NotFound")
-    monkeypatch.setattr(query, "_identity", lambda: "SCALING OUT")
+    monkeypatch.setattr(dag_access, "_identity", lambda: "SCALING OUT")
     error(api.get(f"/dag/1{cluster.id}"), 404, "Task.NotFound")
     assert data(api.get(f"/dag/{local_id(dag_app, local.id)}"))["dag_id"] == local.id
 
@@ -142,7 +143,7 @@ def test_unfinished_lists(api, files, monkeypatch):
     assert all(d["nodes"] is None for d in listed)
     assert [d["dag_id"] for d in data(api.get("/dag/agent/unfinish"))["contents"]] == [local.id]
     assert data(api.get("/dag/ob/unfinish")) == {"contents": []}  # not a cluster agent
-    monkeypatch.setattr(query, "_identity", lambda: "CLUSTER AGENT")
+    monkeypatch.setattr(dag_access, "_identity", lambda: "CLUSTER AGENT")
     ob = data(api.get("/dag/ob/unfinish"))["contents"]
     assert [d["dag_id"] for d in ob] == [cluster.id, waiting.id]
 

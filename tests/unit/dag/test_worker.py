@@ -2,45 +2,41 @@
 import sys
 import types
 
-from app.process import consumer as worker
-from app.dag import engine
+from app import dags
 from app.dag.models import Dag, SubTask
 from app.db import connection
-from app.taskqueue import configure_queue, huey
+from app.process import consumer as worker
+from app.taskqueue import make_queue
 from tests.support import dag_templates as templates
+from tests.support.engine_proxy import engine
 
 
-def test_template_modules_are_imported_and_registered(monkeypatch):
-    calls = []
+def test_template_modules_are_imported_and_their_templates_loaded(monkeypatch):
     module = types.ModuleType("plugin_templates_for_test")
-    module.register = lambda: calls.append("registered")
+    module.TEMPLATES = [templates.template(templates.PLAIN)]
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    names = worker.load_template_modules(f" {module.__name__} ,")
-    assert names[-1] == module.__name__ and calls == ["registered"]
-    assert set(worker.BUILTIN_TEMPLATE_MODULES) <= set(names)
+    loaded = dags.load_templates(f" {module.__name__} ,")
+    assert loaded[-1] is module.TEMPLATES[0]
+    assert {"Cluster scale out", "Local scale out"} <= {t.name for t in loaded}
 
 
 def test_prompt_consumer_ticks_as_configured(tmp_path):
-    configure_queue(str(tmp_path / "queue.db"))
-    try:
-        consumer = worker.PromptConsumer(huey, tick_s=0.05, workers=1, worker_type="thread",
-                                         initial_delay=0.02, backoff=1.0, max_delay=0.02)
-        assert consumer.prompt_scheduler.interval == 0.05
-    finally:
-        configure_queue(None, immediate=True)
+    queue = make_queue(str(tmp_path / "queue.db"))
+    consumer = worker.PromptConsumer(queue, tick_s=0.05, workers=1, worker_type="thread",
+                                     initial_delay=0.02, backoff=1.0, max_delay=0.02)
+    assert consumer.prompt_scheduler.interval == 0.05
 
 
 def test_prepare_consumer_binds_files_and_sweeps_eagerly(dag_app, files, manual):
     created = engine.create_dag(templates.template(templates.LINEAR), files.params())
     manual.jobs.clear()  # as if the consumer died with the message in hand
     config = {**dag_app.config, "TEMPLATE_MODULES": "tests.support.dag_templates"}
-    try:
-        settings = worker.prepare_consumer(config)
-        assert settings["QUEUE_DATABASE"] == dag_app.config["QUEUE_DATABASE"]
-        assert huey.immediate is False
-    finally:
-        configure_queue(None, immediate=True)
+    settings, consumer_engine = worker.prepare_consumer(config)
+    assert settings["QUEUE_DATABASE"] == dag_app.config["QUEUE_DATABASE"]
+    assert consumer_engine.queue.immediate is False
+    assert consumer_engine.queue.storage.filename == dag_app.config["QUEUE_DATABASE"]
+    pending = consumer_engine.queue.pending()
     first = SubTask.select().where(SubTask.dag == created.id).order_by(SubTask.id).first()
-    assert [args for args, _ in manual.jobs] == [(first.id, 0, 0)]
+    assert [task.args for task in pending] == [(first.id, 0, 0)]
     with connection():
         assert Dag.get_by_id(created.id).state == "READY"
