@@ -87,7 +87,8 @@ def agent_option(function: Callable) -> Callable:
                             help="Read the root@sys password from this environment variable "
                                  "(default: a hidden prompt when the agent needs one).")(function)
     return click.option("--agent", "agent", required=True, type=HostPort(),
-                        help="The agent to talk to (a CLUSTER AGENT for scale-out).")(function)
+                        help="The agent to talk to (a CLUSTER AGENT for scale-out); port 2886 "
+                             "if omitted.")(function)
 
 
 def env_secret(env_name: str) -> str:

@@ -14,7 +14,8 @@ from app.cli.watch import SCALE_OUT_DONE, fetch_dag, watch
 OPERATORS = {
     "RETRY": (SCALE_OUT_DONE, "Run the failed stage of a FAILED DAG again, then go on."),
     "ROLLBACK": (("rolled back",), "Undo every finished stage of a FAILED DAG, newest first."),
-    "CANCEL": (("cancelled",), "Stop a running DAG at its next check (it stays FAILED)."),
+    "CANCEL": (("cancelled",), "Stop a running DAG at its next check; it ends FAILED (then "
+                               "retry or roll it back)."),
     "PASS": (("passed",), "Mark a FAILED DAG's remaining stages passed (not run)."),
 }
 

@@ -21,7 +21,7 @@ def target_options(function: Callable) -> Callable:
                      help="An observer setting (obConfigs), e.g. -c memory_limit=8G; repeatable."),
         click.option("--zone", required=True, help="Zone of the new server (created if new)."),
         click.option("--target", required=True, type=HostPort(),
-                     help="The new host's agent (a SINGLE agent), IP:PORT."),
+                     help="The new host's agent (a SINGLE agent); port 2886 if omitted."),
     ]
     for option in options:
         function = option(function)

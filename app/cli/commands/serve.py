@@ -11,9 +11,12 @@ from app.cli.commands import home_config, home_option, open_database, setup_logg
 
 @click.command()
 @home_option
-@click.option("--ip", help="Address to listen on and advertise (default 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), help="Agent port (default 2886).")
-@click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default 2).")
+@click.option("--ip", help="Address to listen on and advertise (default 127.0.0.1; also "
+                           "OBSCALE_IP).")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="Agent port (default 2886; also OBSCALE_PORT).")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="gunicorn workers (default 2; also OBSCALE_WORKERS).")
 def serve(home: Path, ip: str | None, port: int | None, workers: int | None) -> None:
     """Run the agent: migrations, then gunicorn and the task consumer, supervised."""
     from app.process.supervisor import ServeError, check_home, serve as run_serve
