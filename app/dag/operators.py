@@ -106,7 +106,7 @@ def _retry(op: Operation, dag: Dag) -> Effect:
     return [job_for(current_sub_task(op.store, dag))], None
 
 
-def _rolled_back(row: DagNode | SubTask) -> bool:
+def _rolled_back(row: DagNode) -> bool:
     return row.state == SUCCEED and row.operator == ROLLBACK
 
 

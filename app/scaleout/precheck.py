@@ -74,7 +74,7 @@ def precheck(engine: DagEngine, req: ScaleOutRequest, config: Mapping[str, Any])
             checks.append(result("zone", prechecks.PASS, "will create zone" if is_new else "exists",
                                  "zone usable"))
         checks += _host_checks(req, configs, config)
-    same = existing_dag_for(request_fingerprint(req))
+    same = existing_dag_for(engine, request_fingerprint(req))
     lock = _lock_entry(engine)
     if same is not None and same.name == CLUSTER_SCALE_OUT:
         lock["observed"] += " (this same request)"
