@@ -168,7 +168,7 @@ def _pass_rows(op: Operation, node: DagNode) -> None:
 def _check_pass_guard(op: Operation, dag: Dag, prefix: str, node: bool = False) -> None:
     """The template's own PASS condition (e.g. scale-out: the target already joined)."""
     template = op.templates.get(dag.name)
-    reason = template.pass_guard(dag) if template and template.pass_guard else None
+    reason = template.pass_guard(dag, op.store) if template and template.pass_guard else None
     if reason:
         raise _refuse("PassNotAllowed", f"{prefix}: {reason}", node=node)
 

@@ -79,8 +79,9 @@ class DagTemplate:
     scope: str = SCOPE_CLUSTER
     propagate: Callable[["TaskContext", str], None] | None = None
     on_finish: Callable[[int, str], None] | None = None
-    # Called in the PASS precondition check with the DAG row; a returned text refuses the PASS.
-    pass_guard: Callable[[Any], str | None] | None = None
+    # Called in the PASS precondition check with the DAG row and its store; a returned text
+    # refuses the PASS.
+    pass_guard: Callable[[Any, Any], str | None] | None = None
 
     def build(self, params: Mapping[str, Any]) -> list[NodeSpec]:
         """The node list for these creation params, validated."""

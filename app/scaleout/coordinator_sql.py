@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-from app.dag.models import SubTask
 from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
 from app.ob import sql
@@ -176,9 +175,10 @@ def _nudge_target(ctx) -> None:
     ctx.log(f"sent RETRY to {target_name(ctx)} DAG {dag['id']}: it had stopped watching us")
 
 
-def pass_guard(dag) -> str | None:
+def pass_guard(dag, store) -> str | None:
     """PASS waives only the serving wait: the target must already report CLUSTER AGENT."""
-    last = SubTask.select().where(SubTask.dag == dag.id).order_by(SubTask.id.desc()).first()
+    model = store.SubTask
+    last = model.select().where(model.dag == dag.id).order_by(model.id.desc()).first()
     data = json.loads(last.additional_data or "{}") if last is not None else {}
     if data.get("targetIdentity") != IDENTITY_CLUSTER_AGENT:
         seen = data.get("targetIdentity") or "not checked yet"

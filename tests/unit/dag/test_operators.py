@@ -301,7 +301,8 @@ def test_node_operator_refusals(api, files, manual, situation, operator, err):
 
 @pytest.mark.parametrize("via_node", [False, True])
 def test_template_pass_guard_refuses_both_ways(dag_app, files, monkeypatch, via_node):
-    monkeypatch.setattr(engine.template(templates.LINEAR), "pass_guard", lambda dag: "not ready")
+    monkeypatch.setattr(engine.template(templates.LINEAR), "pass_guard",
+                        lambda dag, store: "not ready")
     dag = create(templates.LINEAR, fail_at(files, 3, how={"can_pass": True}))
     with pytest.raises(DagError) as refused:
         if via_node:

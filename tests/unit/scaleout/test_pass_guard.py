@@ -5,6 +5,7 @@ import pytest
 
 from app.dag.models import Dag, DagNode, SubTask
 from app.db import database
+from app.dag.store import agent_store
 from app.scaleout.coordinator_sql import pass_guard
 
 
@@ -25,7 +26,7 @@ def _dag_with_last_data(data):
 ])
 def test_pass_guard(app, data, allowed):
     with database.connection_context():
-        reason = pass_guard(_dag_with_last_data(data))
+        reason = pass_guard(_dag_with_last_data(data), agent_store())
     assert (reason is None) is allowed
     if not allowed:
         assert "has not reported CLUSTER AGENT" in reason
