@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from obemu import dependency_problem
 from obemu.testing import Fleet, write_shim
 
 from app.peer.client import AgentClient, AgentClientError
@@ -148,6 +149,9 @@ def _bring_up(sandbox: Sandbox, ips: list[str], zone: str, report: Report) -> No
 def up(directory: str | Path, spare: int = 2, base_ip: str = "127.0.0.1", zone: str = "zone1",
        report: Report = log.info) -> Sandbox:
     """Start a sandbox in directory; on any failure stop what was started and re-raise."""
+    problem = dependency_problem()
+    if problem:
+        raise SandboxError(f"the sandbox cannot start: {problem}")
     directory = Path(directory).resolve()
     ips = layout.addresses(base_ip, spare)
     _refuse_running(directory)
