@@ -14,7 +14,8 @@ from typing import Callable
 from obemu import dependency_problem
 from obemu.testing import Fleet, write_shim
 
-from app.peer.client import AgentClient, AgentClientError
+from app.peer.client import AgentClient
+from app.peer.errors import PeerError
 from app.sandbox import control, layout
 from app.sandbox.layout import AgentRecord, Sandbox, SandboxError
 from app.sandbox.procs import alive, obscale_argv, spawn_detached
@@ -116,7 +117,7 @@ def _wait_answering(agent: AgentRecord, deadline: float) -> None:
         try:
             if client.info().get("identity") == agent.identity:
                 return
-        except AgentClientError:
+        except PeerError:
             pass
         time.sleep(0.1)
     raise SandboxError(f"the agent on {agent.ip}:{agent.port} did not answer as "

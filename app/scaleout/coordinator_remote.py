@@ -4,9 +4,9 @@ from __future__ import annotations
 from app.node.identity import get_root_password
 from app.dag.template import TaskFailed
 from app.ob import sql
-from app.scaleout import peer
+from app import peer
 from app.scaleout.rules import DIR_KEYS, check_ports, dirs_for
-from app.scaleout.steps import local_ob, node_at, peer_call, wait
+from app.scaleout.steps import last_log, local_ob, node_at, peer_call, wait
 
 EXPECT_DEPLOY_NEXT_STAGE = 4
 EXPECT_START_NEXT_STAGE = 5
@@ -94,7 +94,7 @@ def post_to_target(ctx, dag_id: str, operator: str) -> None:
 
 
 def _remote_failure(ctx, dag: dict, idx: int | None = None) -> TaskFailed:
-    name, line = peer.last_log(dag, idx)
+    name, line = last_log(dag, idx)
     return TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} "
                       f"failed at '{name}': {line or 'no log'}")
 
@@ -140,7 +140,7 @@ def _pass_gate_then_wait(ctx, gate_idx: int, work_idx: int) -> None:
     work = node_at(dag, work_idx)
     _fail_if_rolled_back(ctx, dag, work)
     if work["state"] == "FAILED":
-        name, line = peer.last_log(dag, work_idx)
+        name, line = last_log(dag, work_idx)
         raise TaskFailed(f"dag {dag['id']} {dag.get('name', '')} failed: [{name}] {line or 'no log'}")
     if work["state"] != "SUCCEED":
         wait(ctx, f"work:{work_idx}:{work['state']}",

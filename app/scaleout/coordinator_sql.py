@@ -8,9 +8,10 @@ from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
 from app.ob import sql
 from app.ob.errors import OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH, ObError, ObTransientError
-from app.scaleout import membership, peer
+from app import peer
+from app.scaleout import membership
 from app.scaleout.coordinator_remote import post_to_target, remote_dag, target_name, target_of
-from app.scaleout.steps import local_ob, peer_call, wait
+from app.scaleout.steps import last_log, local_ob, peer_call, wait
 
 # Target nodes from 'Watch cluster scale_out dag' on fail only because they watch us.
 WATCH_NODE_IDX = 5
@@ -169,7 +170,7 @@ def _nudge_target(ctx) -> None:
         return
     failed_at = next((i for i, n in enumerate(dag.get("nodes") or []) if n["state"] == "FAILED"), -1)
     if dag.get("operator") != "RUN" or failed_at < WATCH_NODE_IDX:
-        name, line = peer.last_log(dag)
+        name, line = last_log(dag)
         raise TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} "
                          f"failed at '{name}': {line or 'no log'}")
     post_to_target(ctx, dag["id"], "RETRY")

@@ -8,7 +8,8 @@ from app.dag import engine
 from app.dag.dto import generic_id
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE
-from app.scaleout import peer, prechecks, rules
+from app import peer
+from app.scaleout import prechecks, rules
 from app.scaleout.service import (ScaleOutRequest, check_versions, cluster_probe, existing_dag_for,
                                   my_address, request_fingerprint, require_identity, target_info)
 from app.scaleout.templates import CLUSTER_SCALE_OUT
@@ -45,14 +46,14 @@ def _host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any])
         reply = peer.call(req.agent, config, "POST", "/rpc/v1/ob/scale_out/precheck",
                           agent.get_root_password() or "", body=body, agent_password_enc=auth)
         return list(reply["checks"])
-    except peer.PeerError as exc:
+    except peer.PeerRefused as exc:
         if exc.status in (404, 405):
             return [result("target_host", prechecks.WARN, "target cannot run prechecks",
                            "obscale target", "run the host checks by hand")]
         return [result("target_host", prechecks.FAIL, f"{exc.err_code}: {exc.message}",
                        "target answers", "check the target agent password")]
-    except peer.PeerUnavailable as exc:
-        return [result("target_host", prechecks.FAIL, f"unreachable: {exc}", "target answers")]
+    except peer.PeerUnreachable as exc:
+        return [result("target_host", prechecks.FAIL, f"unreachable: {exc.reason}", "target answers")]
 
 
 def precheck(req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from app.dag import engine
 from app.dag.dto import generic_id
 from app.errors import ApiError
 from app.models import IDENTITY_SINGLE
-from app.scaleout import membership, peer, prechecks, rules
+from app import peer
+from app.scaleout import membership, prechecks, rules
 from app.scaleout.service import require_identity
 from app.scaleout.templates import LOCAL_SCALE_OUT, TARGET_TEMPLATE
 from app.security import keystore

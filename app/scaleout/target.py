@@ -8,7 +8,8 @@ from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SINGLE, AgentState
 from app.ob.connection import session
 from app.ob.errors import ObAuthError, ObError, ObTransientError
-from app.scaleout import membership, peer, prechecks
+from app import peer
+from app.scaleout import membership, prechecks
 from app.scaleout.steps import peer_call, wait
 
 COORDINATOR = "coordinator"

@@ -8,7 +8,8 @@ from app.node import identity as agent
 from app.dag.template import DagTemplate, NodeSpec, TaskFailed, TaskSpec, register_template
 from app.scaleout import coordinator_remote as remote
 from app.scaleout import coordinator_sql as cluster
-from app.scaleout import peer, start_observer, target, workdir
+from app import peer
+from app.scaleout import start_observer, target, workdir
 from app.scaleout.registry_push import push_new_agent
 from app.scaleout.steps import peer_call, wait
 
@@ -117,7 +118,7 @@ def _find_target_dag_by_uuid(ctx) -> str | None:
             dag = peer.call(remote.target_of(ctx), ctx.config, "GET", "/api/v1/task/dag/maintain/agent",
                             agent.get_root_password() or "",
                             agent_password_enc=ctx.params.get("targetAgentPassword"))
-        except peer.PeerError as exc:
+        except peer.PeerRefused as exc:
             if exc.status == 404:
                 return None
             raise
@@ -139,11 +140,11 @@ def propagate_from_coordinator(ctx, operator: str) -> None:
             peer.post_operator(remote.target_of(ctx), ctx.config, dag_id, operator,
                                agent.get_root_password() or "", ctx.params.get("targetAgentPassword"))
             ctx.log(f"sent {operator} to {remote.target_name(ctx)} DAG {dag_id}")
-    except (peer.PeerError, peer.PeerUnavailable) as exc:
+    except peer.PeerError as exc:
         if operator == "RETRY":
             raise TaskFailed(f"OB.Cluster.ScaleOutRetryCoordinateDagFailed: cannot retry "
-                             f"{remote.target_name(ctx)} DAG {dag_id}: {exc}") from None
-        ctx.log(f"could not send ROLLBACK to {remote.target_name(ctx)} yet: {exc}")
+                             f"{remote.target_name(ctx)} DAG {dag_id}: {exc.detail}") from None
+        ctx.log(f"could not send ROLLBACK to {remote.target_name(ctx)} yet: {exc.detail}")
 
 
 def propagate_from_target(ctx, operator: str) -> None:
