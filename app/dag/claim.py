@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from app.dag.models import PENDING, READY, RUNNING, Dag, DagNode, SubTask
 from app.dag.transitions import CANCELLED_MESSAGE, current_sub_task, fail
 from app.db import database
+from app.process import procfs
 
 _TOKEN = secrets.token_hex(6)
 
@@ -28,19 +29,7 @@ def owner_dead(owner: str) -> bool:
         return True
     if pid == os.getpid():
         return token != _TOKEN
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            if stat.read().rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
-                return True
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not procfs.alive(pid)
 
 
 def claim_dead(sub_task: SubTask, now: float) -> bool:

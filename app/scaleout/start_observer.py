@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 from app.ob import observer
+from app.process import procfs
 from app.dag.template import TaskFailed
 from app.scaleout.steps import wait
 from app.scaleout.target import observer_log_tail
@@ -56,7 +57,7 @@ def _launch(ctx, home: str, ip: str, params: dict) -> int:
 
 
 def _health_check(ctx, home: str, ip: str, pid: int, mysql_port: int) -> None:
-    if not observer.pid_alive(pid):
+    if not procfs.alive(pid):
         tail = observer_log_tail(home)
         raise TaskFailed(f"observer process {pid} is gone" + (f"; observer.log: {tail}" if tail else ""))
     data_dir = Path(ctx.params["dirs"]["data_dir"])

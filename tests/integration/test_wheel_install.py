@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.agents import alive, descendants
+from app.process.procfs import alive, cmdline, descendants
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
@@ -139,8 +139,8 @@ def test_serve_answers_info_and_stops_on_sigterm(serving, installed):
     family = descendants(process.pid)
     assert family, "serve has no children"
     for pid in family:  # every child runs from the installed virtualenv, not the checkout
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        assert argv[0].decode().startswith(str(installed.venv)), argv
+        argv = cmdline(pid)
+        assert argv and argv[0].startswith(str(installed.venv)), argv
     os.kill(process.pid, signal.SIGTERM)
     assert process.wait(60) == 0, output.read_text(errors="replace")
     wait_until(lambda: not any(alive(pid) for pid in family), 20, what="no process left")
