@@ -6,7 +6,7 @@ from flask import Blueprint, current_app
 from app.errors import ok
 from app.schemas import bind
 from app.schemas.scale_out import scale_out_request_schema
-from app.scaleout import precheck as precheck_service
+from app.scaleout import precheck_report
 from app.scaleout import service
 
 bp = Blueprint("ob", __name__, url_prefix="/api/v1/ob")
@@ -23,4 +23,4 @@ def scale_out():
 def scale_out_precheck():
     """Run every check of a scale-out without creating anything."""
     req = service.from_body(bind(scale_out_request_schema))
-    return ok(precheck_service.precheck(req, current_app.config))
+    return ok(precheck_report.precheck(req, current_app.config))
