@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import logging
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -13,7 +11,6 @@ from typing import Mapping
 
 from app.process import procfs
 
-log = logging.getLogger(__name__)
 
 FLAG_KEYS = ("zone", "cluster", "cluster_id", "mysql_port", "rpc_port", "devname",
              "syslog_level", "homePath", "data_dir", "redo_dir", "clog_dir", "slog_dir")
@@ -93,22 +90,16 @@ def serves_mysql(ip: str, port: int, timeout_s: float) -> bool:
 
 
 def send_signal(pid: int, sig: int) -> None:
+    """Signal pid; one that is already gone is not an error."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
 
 
-def stop(pid: int, timeout_s: float) -> bool:
-    """SIGTERM, then SIGKILL after timeout_s; True once the process is gone."""
-    send_signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not procfs.alive(pid):
-            return True
-        time.sleep(0.05)
-    log.warning("observer pid %s ignored SIGTERM for %.0f s; sending SIGKILL", pid, timeout_s)
-    send_signal(pid, signal.SIGKILL)
-    for _ in range(100):
-        if not procfs.alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+def wait_gone(pid: int, within_s: float, poll_s: float = 0.02) -> bool:
+    """Check for at most within_s whether pid has exited; True once it is gone."""
+    deadline = time.monotonic() + within_s
+    while procfs.alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
+    return True

@@ -84,7 +84,8 @@ def target_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
               budget("start_wait_s", "SCALE_OUT_START_WAIT_TIMEOUT_S")),
         NodeSpec("Start observer", [TaskSpec(
             "Start observer", start_observer.start_observer, start_observer.stop_observer,
-            budget("start_s", "OBSERVER_START_TIMEOUT_S"), prepare_retry=start_observer.prepare_retry)]),
+            budget("start_s", "OBSERVER_START_TIMEOUT_S"), prepare_retry=start_observer.prepare_retry,
+            rollback_budget_s=start_observer.stop_budget_s)]),
         _node("Watch cluster scale_out dag", target.watch_cluster_dag, target.rollback_watch,
               budget("watch_s", "SCALE_OUT_WATCH_TIMEOUT_S")),
         _node("Sync from observer", target.sync_from_observer, target.rollback_sync,
