@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Wheels of every dependency (and of the build backend), so that the installed-wheel test
+# (tests/integration/test_wheel_install.py) sets up a fresh virtualenv without the network.
+WHEELHOUSE := $(VENV)/wheelhouse
 
 .PHONY: venv test demo bench clean
 
@@ -12,6 +15,9 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/python -m pip wheel --quiet -w $(WHEELHOUSE) . 'setuptools>=68' wheel
+	rm -f $(WHEELHOUSE)/obscale-*.whl
 	touch $(STAMP)
 
 test: $(STAMP)

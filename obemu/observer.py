@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from obemu import args
+from obemu import args, dependency_problem
 from obemu.constants import DEFAULT_VERSION, EXIT_CRASH, version_block
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     if options.show_version:
         sys.stderr.write(version_block(os.environ.get("OBEMU_VERSION") or DEFAULT_VERSION))
         return 0
+    problem = dependency_problem()
+    if problem:
+        sys.stderr.write(f"obemu-observer: {problem}\n")
+        return 1
     cfg, (mysql_sock, rpc_sock) = _prepare(options)
     _boot(cfg)
     import asyncio

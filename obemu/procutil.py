@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from app.process import procfs  # ships with obemu; stdlib only
+
 STOP_TIMEOUT_S = 5.0
 POLL_S = 0.01
 
@@ -34,34 +36,17 @@ def observer_pid(home: Path) -> int | None:
         return None
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
-
-
 def pid_alive(pid: int, popen: subprocess.Popen | None = None) -> bool:
     """Whether pid runs (a zombie counts as gone)."""
     if popen is not None:
         return popen.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _zombie(pid)
+    return procfs.alive(pid)
 
 
 def _looks_like_observer(pid: int) -> bool:
     """Guard against a recycled pid from a stale pid file: only signal observer processes."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return any(mark in cmdline for mark in (b"obemu-observer", b"obemu.observer", b"bin/observer"))
+    argv = " ".join(procfs.cmdline(pid))
+    return any(mark in argv for mark in ("obemu-observer", "obemu.observer", "bin/observer"))
 
 
 def _read(path: Path) -> str:

@@ -7,7 +7,7 @@ from app import dag_engine
 from app.errors import ok
 from app.schemas import bind
 from app.schemas.scale_out import scale_out_request_schema
-from app.scaleout import precheck as precheck_service
+from app.scaleout import precheck_report
 from app.scaleout import service
 
 bp = Blueprint("ob", __name__, url_prefix="/api/v1/ob")
@@ -24,4 +24,4 @@ def scale_out():
 def scale_out_precheck():
     """Run every check of a scale-out without creating anything."""
     req = service.from_body(bind(scale_out_request_schema))
-    return ok(precheck_service.precheck(dag_engine(), req, current_app.config))
+    return ok(precheck_report.precheck(dag_engine(), req, current_app.config))

@@ -1,17 +1,40 @@
-"""The `obscale` command: a click group whose commands live in app/commands/*.py.
+"""The `obscale` command: a click group whose commands live in app/cli/commands/*.py.
 
 Each module there defines `register(group)`; they are discovered when the command runs, so
 adding a command never means editing this file.
 """
 from __future__ import annotations
 
+import configparser
 import importlib
+import importlib.metadata
 import pkgutil
+from pathlib import Path
 
 import click
 
+DISTRIBUTION = "obscale"
+
+
+def package_version() -> str:
+    """The installed distribution's version; in a plain checkout, the one in setup.cfg."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        parser = configparser.ConfigParser()
+        parser.read(Path(__file__).resolve().parents[2] / "setup.cfg")
+        return parser.get("metadata", "version", fallback="unknown")
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"obscale {package_version()}")
+        ctx.exit()
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Print the version and exit.")
 def cli() -> None:
     """obscale: an obshell-compatible node agent for OceanBase."""
 

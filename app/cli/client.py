@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping
 
 import click
 
-from app.peer.client import AgentClient, AgentClientError, AgentRequestError, AgentRequestFailed
+from app.peer.client import AgentClient
+from app.peer.errors import PeerError, PeerRefused, PeerUnreachable
 from app.cli.render import error_hint
 
 DEFAULT_AGENT_PORT = 2886
@@ -119,17 +120,17 @@ class Session:
         while True:
             try:
                 return self.client.request(method, path, body, auth=self.password, query=query)
-            except AgentRequestFailed as exc:
+            except PeerUnreachable as exc:
                 if time.monotonic() >= deadline:
                     raise ClientError(describe(exc)) from None
-            except AgentClientError as exc:
+            except PeerRefused as exc:
                 raise ClientError(describe(exc)) from None
             time.sleep(1.0)
 
 
-def describe(exc: AgentClientError) -> str:
+def describe(exc: PeerError) -> str:
     """The message for a failed call, with a hint for a known errCode."""
-    if isinstance(exc, AgentRequestError) and exc.err_code:
+    if isinstance(exc, PeerRefused) and exc.err_code:
         hint = error_hint(exc.err_code)
         return f"{exc.server}: {exc.err_code}: {exc.message}" + (f"\nhint: {hint}" if hint else "")
     return str(exc)
@@ -139,7 +140,7 @@ def _needs_password(client: AgentClient) -> bool:
     """A SINGLE agent without an agent password takes any password (the SDK sends '')."""
     try:
         info = client.info()
-    except AgentClientError as exc:
+    except PeerError as exc:
         raise ClientError(describe(exc)) from None
     return info.get("identity") not in OPEN_IDENTITIES or bool(info.get("security"))
 

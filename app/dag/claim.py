@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from app.dag.models import PENDING, READY, RUNNING
 from app.dag.transitions import CANCELLED_MESSAGE, Dag, DagNode, SubTask, current_sub_task, fail
+from app.process import procfs
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from app.dag.store import DagStore
@@ -30,19 +31,7 @@ def owner_dead(owner: str) -> bool:
         return True
     if pid == os.getpid():
         return token != _TOKEN
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            if stat.read().rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
-                return True
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not procfs.alive(pid)
 
 
 def claim_dead(sub_task: SubTask, now: float) -> bool:

@@ -13,6 +13,7 @@ from huey.storage import SqliteStorage
 
 from app.node import identity as agent
 from app.ob import observer
+from app.process import procfs
 from app.node.status import port_reachable, sql_port
 from app.db import connection, database
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_UNIDENTIFIED
@@ -80,7 +81,7 @@ def check_observer(config: Mapping[str, Any], me: agent.Identity) -> dict[str, A
     """The local observer (pid alive, SQL port reachable) when this identity expects one."""
     expected = me.identity in (IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT)
     pid = observer.read_pid(config["HOME"])
-    alive = observer.pid_alive(pid)
+    alive = procfs.alive(pid)
     port = sql_port(config, me)
     reachable = alive and port_reachable(config["IP"], port)
     healthy = not expected or (alive and reachable)

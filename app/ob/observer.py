@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import logging
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Mapping
 
+from app.process import procfs
 
-log = logging.getLogger(__name__)
 
 FLAG_KEYS = ("zone", "cluster", "cluster_id", "mysql_port", "rpc_port", "devname",
              "syslog_level", "homePath", "data_dir", "redo_dir", "clog_dir", "slog_dir")
@@ -31,28 +29,12 @@ def read_pid(home: str) -> int | None:
         return None
 
 
-def pid_alive(pid: int | None) -> bool:
-    """True if a process with this pid exists (and is not a zombie)."""
-    if not pid or pid <= 0:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 def is_observer_of_home(pid: int | None, home: str) -> bool:
     """True if the live process runs from this home: cwd is the home and it was started as an observer."""
-    if not pid_alive(pid):
+    if not procfs.alive(pid):
         return False
-    try:
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    started_as_observer = any(b"observer" in part for part in cmdline[:2])
-    return os.path.realpath(cwd) == os.path.realpath(home) and started_as_observer
+    started_as_observer = any("observer" in part for part in procfs.cmdline(pid)[:2])
+    return started_as_observer and procfs.cwd(pid) == os.path.realpath(home)
 
 
 def live_observer_pid(home: str) -> int | None:
@@ -108,22 +90,16 @@ def serves_mysql(ip: str, port: int, timeout_s: float) -> bool:
 
 
 def send_signal(pid: int, sig: int) -> None:
+    """Signal pid; one that is already gone is not an error."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
 
 
-def stop(pid: int, timeout_s: float) -> bool:
-    """SIGTERM, then SIGKILL after timeout_s; True once the process is gone."""
-    send_signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.05)
-    log.warning("observer pid %s ignored SIGTERM for %.0f s; sending SIGKILL", pid, timeout_s)
-    send_signal(pid, signal.SIGKILL)
-    for _ in range(100):
-        if not pid_alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+def wait_gone(pid: int, within_s: float, poll_s: float = 0.02) -> bool:
+    """Check for at most within_s whether pid has exited; True once it is gone."""
+    deadline = time.monotonic() + within_s
+    while procfs.alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
+    return True

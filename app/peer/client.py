@@ -1,6 +1,6 @@
 """Talking to other agents (wire spec §8.1): open routes, and v2-authenticated requests.
 
-A leaf: imports only config, errors and security. Every attempt carries a fresh header and
+A leaf: imports only config, the peer errors and security. Every attempt carries a fresh header and
 fresh AES keys; peer public keys are cached per address and re-fetched once on `code: 1`.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from app.config import DEFAULTS
-from app.errors import ApiError
+from app.peer.errors import PeerRefused, PeerUnreachable
 from app.security.crypto import CryptoError, build_v2_request, public_key_from_b64
 
 log = logging.getLogger(__name__)
@@ -26,37 +26,6 @@ CONNECT_TIMEOUT_S = 5.0
 _keys: dict[str, RSAPublicKey] = {}
 _keys_lock = threading.Lock()
 _local = threading.local()
-
-
-class AgentClientError(Exception):
-    """Base of the typed errors of agent-to-agent calls."""
-
-    err_code_out = "Agent.RPC.RequestFailed"
-
-    def to_api_error(self) -> ApiError:
-        """The error this agent reports to its own caller."""
-        return ApiError(self.err_code_out, str(self))
-
-
-class AgentRequestFailed(AgentClientError):
-    """Transport failure (connect, timeout, TLS, unreadable reply): Agent.RPC.RequestFailed."""
-
-    def __init__(self, method: str, path: str, server: str, reason: str):
-        super().__init__(f"Request [{method}]{path} to {server} failed: {reason}")
-        self.method, self.path, self.server, self.reason = method, path, server, reason
-
-
-class AgentRequestError(AgentClientError):
-    """The peer answered HTTP >= 400: Agent.RPC.RequestError. err_code/message are the peer's."""
-
-    err_code_out = "Agent.RPC.RequestError"
-
-    def __init__(self, method: str, path: str, server: str, status: int, err_code: str,
-                 message: str, code: int = 0):
-        detail = f"{err_code}: {message}" if err_code else message
-        super().__init__(f"Request [{method}]{path} to {server} error: {detail}")
-        self.method, self.path, self.server = method, path, server
-        self.status, self.err_code, self.message, self.code = status, err_code, message, code
 
 
 def _reason(exc: requests.RequestException) -> str:
@@ -112,7 +81,7 @@ class AgentClient:
         try:
             key = public_key_from_b64(str(data.get("public_key", "")))
         except CryptoError:
-            raise AgentRequestFailed("GET", "/api/v1/secret", self.server,
+            raise PeerUnreachable("GET", "/api/v1/secret", self.server,
                                      "invalid public_key") from None
         with _keys_lock:
             _keys[self._key_id()] = key
@@ -138,7 +107,7 @@ class AgentClient:
             headers = {name: out.header, "Content-Type": "application/json"}
             try:
                 return self._send(method, target, headers, out.body or None)
-            except AgentRequestError as exc:
+            except PeerRefused as exc:
                 if attempt or exc.code != DECRYPT_ERROR_CODE:
                     raise
                 log.info("%s answered code 1 for %s %s; re-fetching its key", self.server,
@@ -167,7 +136,7 @@ class AgentClient:
             resp = _session().request(method, url, headers=headers, data=data, timeout=self.timeout,
                                       allow_redirects=False, verify=self.verify)
         except requests.RequestException as exc:
-            raise AgentRequestFailed(method, target, self.server, _reason(exc)) from None
+            raise PeerUnreachable(method, target, self.server, _reason(exc)) from None
         return self._parse(resp, method, target)
 
     def _parse(self, resp: requests.Response, method: str, target: str) -> Any:
@@ -177,13 +146,13 @@ class AgentClient:
             envelope = None
         if not isinstance(envelope, dict):
             if resp.status_code >= 400:
-                raise AgentRequestError(method, target, self.server, resp.status_code, "",
+                raise PeerRefused(method, target, self.server, resp.status_code, "",
                                         f"HTTP {resp.status_code} without an envelope")
-            raise AgentRequestFailed(method, target, self.server, "reply is not a JSON envelope")
+            raise PeerUnreachable(method, target, self.server, "reply is not a JSON envelope")
         if resp.status_code >= 300:
             error = envelope.get("error") if isinstance(envelope.get("error"), dict) else {}
             code = error.get("code", 0)
-            raise AgentRequestError(method, target, self.server, resp.status_code,
+            raise PeerRefused(method, target, self.server, resp.status_code,
                                     str(error.get("errCode", "")),
                                     str(error.get("message", f"HTTP {resp.status_code}")),
                                     code if isinstance(code, int) else 0)
@@ -191,5 +160,5 @@ class AgentClient:
 
     def _object(self, data: Any, method: str, path: str) -> dict[str, Any]:
         if not isinstance(data, dict) or not data:
-            raise AgentRequestFailed(method, path, self.server, "reply data is not an object")
+            raise PeerUnreachable(method, path, self.server, "reply data is not an object")
         return data

@@ -24,6 +24,10 @@ graceful_timeout = 30
 keepalive = 5
 backlog = 2048
 proc_name = "obscale"
+# gunicorn 25.1+ opens a control socket at one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
+# ~/.gunicorn/gunicorn.ctl), which co-hosted agents (the sandbox runs several) would share;
+# `obscale serve` supervises gunicorn itself, so there is none. Older gunicorn ignores the name.
+control_socket_disable = True
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 # A v2 header under a 2048-bit key is 700-1400 characters; Go peers send more. Stay far above.

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from app.config import check_budgets
-from app.ob.observer import pid_alive
+from app.process import procfs
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def write_pid_file(path: str) -> None:
         other = int(pid_path.read_text().strip() or 0)
     except (OSError, ValueError):
         other = 0
-    if other and other != os.getpid() and pid_alive(other) and _is_serve(other):
+    if other and other != os.getpid() and procfs.alive(other) and _is_serve(other):
         raise ServeError(f"obscale serve is already running for this home (pid {other})")
     tmp = pid_path.with_suffix(".tmp")
     tmp.write_text(f"{os.getpid()}\n")
@@ -83,11 +83,8 @@ def write_pid_file(path: str) -> None:
 
 
 def _is_serve(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True  # cannot tell: be safe
-    return b"serve" in cmdline
+    argv = procfs.cmdline(pid)
+    return not argv or "serve" in argv  # an unreadable argv cannot be told apart: be safe
 
 
 def _child_setup(listen_fd: int | None) -> None:

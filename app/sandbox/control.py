@@ -9,7 +9,8 @@ from typing import Any
 from obemu.client import connect
 from obemu.procutil import observer_pid
 
-from app.peer.client import AgentClient, AgentClientError
+from app.peer.client import AgentClient
+from app.peer.errors import PeerError
 from app.sandbox import layout
 from app.sandbox.layout import Sandbox
 from app.sandbox.procs import is_observer, is_serve_of, observer_pids, stop_agents, stop_observers
@@ -75,7 +76,7 @@ def _agent_status(agent: layout.AgentRecord) -> dict[str, Any]:
     if running:
         try:
             identity = str(AgentClient(agent.ip, agent.port, timeout=2.0).info().get("identity"))
-        except AgentClientError as exc:
+        except PeerError as exc:
             identity = f"not answering ({exc})"
     return {"agent": f"{agent.ip}:{agent.port}", "pid": agent.pid, "running": running,
             "identity": identity, "home": agent.home}

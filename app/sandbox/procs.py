@@ -16,6 +16,8 @@ from typing import Iterable, Mapping, Sequence
 
 from obemu.procutil import observer_pid, stop_pids
 
+from app.process import procfs
+
 log = logging.getLogger(__name__)
 
 AGENT_STOP_TIMEOUT_S = 45.0
@@ -47,50 +49,23 @@ def _reap(pid: int) -> None:
 
 
 def alive(pid: int) -> bool:
-    """True while pid exists and is not a zombie."""
+    """True while pid exists and is not a zombie (our own exited children are reaped first)."""
     if pid <= 0:
         return False
     _reap(pid)
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return raw.decode(errors="replace").split("\0")
+    return procfs.alive(pid)
 
 
 def is_serve_of(pid: int, home: str | Path) -> bool:
     """True if pid is a live `obscale serve --home <home>`."""
-    args = _cmdline(pid)
+    args = procfs.cmdline(pid)
     return alive(pid) and "serve" in args and str(home) in args
 
 
 def is_observer(pid: int) -> bool:
     """True if pid is a live observer (obemu-observer, directly or through a home's shim)."""
-    args = _cmdline(pid)[:2]
+    args = procfs.cmdline(pid)[:2]
     return alive(pid) and any(arg.endswith(("obemu-observer", "/bin/observer")) for arg in args)
-
-
-def descendants(pid: int) -> list[int]:
-    """Live descendants of pid, from /proc/<pid>/task/*/children."""
-    found, frontier = [], [pid]
-    while frontier:
-        current = frontier.pop()
-        for children in Path(f"/proc/{current}/task").glob("*/children"):
-            try:
-                kids = [int(kid) for kid in children.read_text().split()]
-            except (OSError, ValueError):
-                continue
-            found.extend(kids)
-            frontier.extend(kids)
-    return [kid for kid in dict.fromkeys(found) if alive(kid)]
 
 
 def wait_gone(pids: Iterable[int], timeout: float) -> list[int]:
@@ -112,7 +87,7 @@ def stop_agents(agents: Iterable[tuple[int, str]],
                 timeout: float = AGENT_STOP_TIMEOUT_S) -> list[int]:
     """SIGTERM each (pid, home) `obscale serve`, wait, SIGKILL leftovers; returns what survived."""
     serves = [pid for pid, home in agents if pid and is_serve_of(pid, home)]
-    family = [kid for pid in serves for kid in descendants(pid)]
+    family = [kid for pid in serves for kid in procfs.descendants(pid)]
     for pid in serves:
         _send(pid, signal.SIGTERM)  # serve stops its own children
     left = wait_gone([*serves, *family], timeout)

@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from obemu import dependency_problem
 from obemu.testing import Fleet, write_shim
 
-from app.peer.client import AgentClient, AgentClientError
+from app.peer.client import AgentClient
+from app.peer.errors import PeerError
 from app.sandbox import control, layout
 from app.sandbox.layout import AgentRecord, Sandbox, SandboxError
 from app.sandbox.procs import alive, obscale_argv, spawn_detached
@@ -115,7 +117,7 @@ def _wait_answering(agent: AgentRecord, deadline: float) -> None:
         try:
             if client.info().get("identity") == agent.identity:
                 return
-        except AgentClientError:
+        except PeerError:
             pass
         time.sleep(0.1)
     raise SandboxError(f"the agent on {agent.ip}:{agent.port} did not answer as "
@@ -148,6 +150,9 @@ def _bring_up(sandbox: Sandbox, ips: list[str], zone: str, report: Report) -> No
 def up(directory: str | Path, spare: int = 2, base_ip: str = "127.0.0.1", zone: str = "zone1",
        report: Report = log.info) -> Sandbox:
     """Start a sandbox in directory; on any failure stop what was started and re-raise."""
+    problem = dependency_problem()
+    if problem:
+        raise SandboxError(f"the sandbox cannot start: {problem}")
     directory = Path(directory).resolve()
     ips = layout.addresses(base_ip, spare)
     _refuse_running(directory)

@@ -4,13 +4,10 @@ from __future__ import annotations
 from app.node.identity import get_root_password
 from app.dag.template import TaskFailed
 from app.ob import sql
-from app.scaleout import peer
+from app import peer
+from app.scaleout import handshake
 from app.scaleout.rules import DIR_KEYS, check_ports, dirs_for
-from app.scaleout.steps import local_ob, node_at, peer_call, wait
-
-EXPECT_DEPLOY_NEXT_STAGE = 4
-EXPECT_START_NEXT_STAGE = 5
-EXPECT_ROLLBACK_NEXT_STAGE = 6
+from app.scaleout.steps import last_log, local_ob, node_at, peer_call, wait
 
 
 def target_of(ctx) -> dict:
@@ -53,9 +50,9 @@ def rpc_body(ctx) -> dict:
         "agentInfo": me, "obConfigs": params["config"], "zone": params["zone"],
         "targetVersion": "", "allAgents": [me], "dirs": params["dirs"],
         "coordinateDagId": ctx.generic_id, "rootPwd": root_pwd, "uuid": params["uuid"],
-        "paramExpectDeployNextStage": EXPECT_DEPLOY_NEXT_STAGE,
-        "paramExpectStartNextStage": EXPECT_START_NEXT_STAGE,
-        "paramExpectRollbackNextStage": EXPECT_ROLLBACK_NEXT_STAGE,
+        "paramExpectDeployNextStage": handshake.EXPECT_DEPLOY_NEXT_STAGE,
+        "paramExpectStartNextStage": handshake.EXPECT_START_NEXT_STAGE,
+        "paramExpectRollbackNextStage": handshake.EXPECT_ROLLBACK_NEXT_STAGE,
         "timeouts": {
             "poll_interval_s": config["SCALE_OUT_POLL_INTERVAL_S"],
             "deploy_s": config["SCALE_OUT_DEPLOY_TIMEOUT_S"],
@@ -72,9 +69,11 @@ def create_local_dag(ctx) -> None:
         reply = peer.scale_out_rpc(target_of(ctx), ctx.config, ctx.params["targetAgentPassword"],
                                    get_root_password() or "", rpc_body(ctx))
     join = {k: reply.get(k, "") for k in ("home_path", "version", "os", "architecture", "public_key")}
+    # A target that leaves out its gate positions has obshell's.
+    deploy_gate = reply.get("paramWaitDeployRetryStage", handshake.WAIT_DEPLOY_RETRY_STAGE)
+    start_gate = reply.get("paramWaitStartRetryStage", handshake.WAIT_START_RETRY_STAGE)
     ctx.update({"coordinateDagId": str(reply["id"]),
-                "waitDeployRetryStage": int(reply.get("paramWaitDeployRetryStage", 2)),
-                "waitStartRetryStage": int(reply.get("paramWaitStartRetryStage", 4)),
+                "waitDeployRetryStage": int(deploy_gate), "waitStartRetryStage": int(start_gate),
                 "joinMasterInfo": join})
     ctx.log(f"{target_name(ctx)} created DAG {reply['id']} '{reply.get('name', '')}'")
 
@@ -94,7 +93,7 @@ def post_to_target(ctx, dag_id: str, operator: str) -> None:
 
 
 def _remote_failure(ctx, dag: dict, idx: int | None = None) -> TaskFailed:
-    name, line = peer.last_log(dag, idx)
+    name, line = last_log(dag, idx)
     return TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} "
                       f"failed at '{name}': {line or 'no log'}")
 
@@ -121,8 +120,8 @@ def wait_node(ctx, idx: int) -> None:
 
 
 def wait_ready(ctx) -> None:
-    """Stage 3: T's 'Be scaling agent' (node waitDeployRetryStage-2) succeeded."""
-    wait_node(ctx, int(ctx.params["waitDeployRetryStage"]) - 2)
+    """Stage 3: T's 'Be scaling agent' (the node before its deploy gate) succeeded."""
+    wait_node(ctx, handshake.node_before_gate(ctx.params["waitDeployRetryStage"]))
 
 
 def _pass_gate_then_wait(ctx, gate_idx: int, work_idx: int) -> None:
@@ -140,7 +139,7 @@ def _pass_gate_then_wait(ctx, gate_idx: int, work_idx: int) -> None:
     work = node_at(dag, work_idx)
     _fail_if_rolled_back(ctx, dag, work)
     if work["state"] == "FAILED":
-        name, line = peer.last_log(dag, work_idx)
+        name, line = last_log(dag, work_idx)
         raise TaskFailed(f"dag {dag['id']} {dag.get('name', '')} failed: [{name}] {line or 'no log'}")
     if work["state"] != "SUCCEED":
         wait(ctx, f"work:{work_idx}:{work['state']}",
@@ -151,10 +150,10 @@ def _pass_gate_then_wait(ctx, gate_idx: int, work_idx: int) -> None:
 def wait_deploy(ctx) -> None:
     """Stage 4: T's deploy gate passed and 'Create observer workdir' succeeded."""
     stage = int(ctx.params["waitDeployRetryStage"])
-    _pass_gate_then_wait(ctx, stage - 1, stage)
+    _pass_gate_then_wait(ctx, handshake.node_index(stage), handshake.node_after_gate(stage))
 
 
 def wait_start(ctx) -> None:
     """Stage 5: T's start gate passed and 'Start observer' succeeded."""
     stage = int(ctx.params["waitStartRetryStage"])
-    _pass_gate_then_wait(ctx, stage - 1, stage)
+    _pass_gate_then_wait(ctx, handshake.node_index(stage), handshake.node_after_gate(stage))

@@ -7,12 +7,11 @@ from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
 from app.ob import sql
 from app.ob.errors import OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH, ObError, ObTransientError
-from app.scaleout import membership, peer
+from app import peer
+from app.scaleout import handshake, membership
 from app.scaleout.coordinator_remote import post_to_target, remote_dag, target_name, target_of
-from app.scaleout.steps import local_ob, peer_call, wait
+from app.scaleout.steps import last_log, local_ob, peer_call, wait
 
-# Target nodes from 'Watch cluster scale_out dag' on fail only because they watch us.
-WATCH_NODE_IDX = 5
 # Errors that may mean "already done": believed only after a fresh read shows the wanted state.
 ALREADY_DONE_CODES = (OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH)
 
@@ -167,8 +166,9 @@ def _nudge_target(ctx) -> None:
     if dag.get("state") != "FAILED":
         return
     failed_at = next((i for i, n in enumerate(dag.get("nodes") or []) if n["state"] == "FAILED"), -1)
-    if dag.get("operator") != "RUN" or failed_at < WATCH_NODE_IDX:
-        name, line = peer.last_log(dag)
+    watch_idx = handshake.watch_node(ctx.params["waitStartRetryStage"])
+    if dag.get("operator") != "RUN" or failed_at < watch_idx:
+        name, line = last_log(dag)
         raise TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} "
                          f"failed at '{name}': {line or 'no log'}")
     post_to_target(ctx, dag["id"], "RETRY")

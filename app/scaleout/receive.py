@@ -9,14 +9,12 @@ from app.dag.engine import DagEngine
 from app.dag.errors import LockHeld
 from app.errors import ApiError
 from app.models import IDENTITY_SINGLE
-from app.scaleout import membership, peer, prechecks, rules
+from app import peer
+from app.scaleout import handshake, host_checks, membership, rules
 from app.scaleout.service import require_identity
 from app.scaleout.templates import LOCAL_SCALE_OUT, TARGET_TEMPLATE
 from app.security import keystore
 from app.security.crypto import CryptoError, b64decode_strict, rsa_decrypt_blocks
-
-WAIT_DEPLOY_RETRY_STAGE = 2
-WAIT_START_RETRY_STAGE = 4
 
 
 def flat_reply(engine: DagEngine, dag, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -27,8 +25,8 @@ def flat_reply(engine: DagEngine, dag, config: Mapping[str, Any]) -> dict[str, A
         "joinApiParam": {"agentInfo": {"ip": "", "port": 0}, "zoneName": "", "masterPassword": ""},
         "home_path": config["HOME"], "version": config["AGENT_VERSION"], "os": facts["os"],
         "architecture": facts["architecture"], "public_key": facts["public_key"], "token": "",
-        "paramWaitDeployRetryStage": WAIT_DEPLOY_RETRY_STAGE,
-        "paramWaitStartRetryStage": WAIT_START_RETRY_STAGE,
+        "paramWaitDeployRetryStage": handshake.WAIT_DEPLOY_RETRY_STAGE,
+        "paramWaitStartRetryStage": handshake.WAIT_START_RETRY_STAGE,
     })
     return reply
 
@@ -96,5 +94,5 @@ def host_precheck(body: Mapping[str, Any], config: Mapping[str, Any]) -> list[di
     """The target's host checks for a planned scale-out; changes nothing."""
     configs = body["obConfigs"]
     rules.check_target_configs(configs, int(config["PORT"]))
-    return prechecks.run_host_checks(config["IP"], config["HOME"], configs, body["dirs"],
+    return host_checks.run_host_checks(config["IP"], config["HOME"], configs, body["dirs"],
                                      peer_time=lambda: peer.server_time(body["agentInfo"], config))

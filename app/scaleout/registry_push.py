@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from app.node import identity as agent
 from app.db import connection
 from app.models import RegistryAgent
-from app.scaleout import peer
+from app import peer
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def push_new_agent(new: Mapping[str, Any], config: Mapping[str, Any]) -> int:
             peer.call({"ip": row.ip, "port": row.port}, config, "POST", "/rpc/v1/agent/registry",
                       agent.get_root_password() or "", body=new_row.to_dict())
             sent += 1
-        except (peer.PeerError, peer.PeerUnavailable) as exc:
+        except peer.PeerError as exc:
             log.warning("could not tell %s:%s about new agent %s:%s: %s", row.ip, row.port,
-                        new_row.ip, new_row.port, exc)
+                        new_row.ip, new_row.port, exc.detail)
     return sent

@@ -15,7 +15,8 @@ from app.ob import sql
 from app.ob.connection import session
 from app.ob.errors import ObError
 from app.ob.version import observer_version
-from app.scaleout import peer, rules
+from app import peer
+from app.scaleout import rules
 from app.scaleout.templates import CLUSTER_SCALE_OUT, COORDINATOR_TEMPLATE
 
 
@@ -77,10 +78,10 @@ def peer_errors(req: ScaleOutRequest, path: str, prefix: str = "") -> Iterator[N
     """Map a failed call to the target onto Agent.RPC.RequestFailed / RequestError."""
     try:
         yield
-    except peer.PeerUnavailable as exc:
+    except peer.PeerUnreachable as exc:
         raise ApiError("Agent.RPC.RequestFailed",
-                       f"{prefix}Request [GET]{path} to {req.address} failed: {exc}") from None
-    except peer.PeerError as exc:
+                       f"{prefix}Request [GET]{path} to {req.address} failed: {exc.reason}") from None
+    except peer.PeerRefused as exc:
         raise ApiError("Agent.RPC.RequestError", f"Request [GET]{path} to {req.address} "
                        f"error: {exc.err_code}: {exc.message}") from None
 

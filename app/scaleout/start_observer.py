@@ -1,13 +1,31 @@
 """Target stage 'Start observer': launch once, then the health check (spec/scale-out.md §4.5-4.6)."""
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
 from app.ob import observer
+from app.process import procfs
 from app.dag.template import TaskFailed
 from app.scaleout.steps import wait
 from app.scaleout.target import observer_log_tail
+
+# How long one run of the task watches a signalled observer before it Waits and checks later.
+STOP_CHECK_S = 0.5
+# After SIGKILL: a process in uninterruptible sleep (D state) may take a moment to go.
+KILL_GRACE_S = 10.0
+
+
+def start_budget_s(ctx) -> float:
+    """This stage's budget: the coordinator's timeouts.start_s, else OBSERVER_START_TIMEOUT_S."""
+    return float((ctx.params.get("timeouts") or {}).get("start_s")
+                 or ctx.config["OBSERVER_START_TIMEOUT_S"])
+
+
+def stop_budget_s(config) -> float:
+    """The rollback's budget: SIGTERM's OBSERVER_STOP_TIMEOUT_S, then SIGKILL's grace."""
+    return float(config["OBSERVER_STOP_TIMEOUT_S"]) + KILL_GRACE_S
 
 
 def _budget_note(ctx) -> str:
@@ -42,7 +60,7 @@ def _launch(ctx, home: str, ip: str, params: dict) -> int:
     argv = observer.build_command(home, ip, params["obConfigs"], params["dirs"])
     ctx.log("starting: " + " ".join(argv))
     try:
-        code, output = observer.launch(home, argv, timeout_s=float(ctx.config["OBSERVER_STOP_TIMEOUT_S"]))
+        code, output = observer.launch(home, argv, timeout_s=start_budget_s(ctx))
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise TaskFailed(f"cannot run {argv[0]}: {type(exc).__name__}: {exc}") from None
     ctx.log(f"observer launcher exited with code {code}" + (f": {output}" if output else ""))
@@ -56,7 +74,7 @@ def _launch(ctx, home: str, ip: str, params: dict) -> int:
 
 
 def _health_check(ctx, home: str, ip: str, pid: int, mysql_port: int) -> None:
-    if not observer.pid_alive(pid):
+    if not procfs.alive(pid):
         tail = observer_log_tail(home)
         raise TaskFailed(f"observer process {pid} is gone" + (f"; observer.log: {tail}" if tail else ""))
     data_dir = Path(ctx.params["dirs"]["data_dir"])
@@ -73,18 +91,37 @@ def prepare_retry(ctx) -> None:
     """Before a RETRY: stop an observer of ours that is alive but failed its health check."""
     pid = observer.live_observer_pid(ctx.config["HOME"])
     if pid is not None:
-        observer.stop(pid, float(ctx.config["OBSERVER_STOP_TIMEOUT_S"]))
+        _stop_step(ctx, pid)
         ctx.log(f"stopped observer pid {pid} before retrying")
     ctx.set_local("launched", False)
 
 
 def stop_observer(ctx) -> None:
     """Rollback: stop the observer started from this home (SIGTERM, then SIGKILL)."""
-    home = ctx.config["HOME"]
-    pid = observer.live_observer_pid(home)
+    pid = observer.live_observer_pid(ctx.config["HOME"])
     if pid is None:
         ctx.log("no observer from this home is running")
         return
-    if not observer.stop(pid, float(ctx.config["OBSERVER_STOP_TIMEOUT_S"])):
-        raise TaskFailed(f"observer pid {pid} is still alive after SIGKILL")
+    _stop_step(ctx, pid)
     ctx.log(f"stopped observer pid {pid}")
+
+
+def _stop_step(ctx, pid: int) -> None:
+    """One short step of stopping our observer pid; Wait while it is still stopping.
+
+    The first step sends SIGTERM; a step after OBSERVER_STOP_TIMEOUT_S of waiting sends
+    SIGKILL. Each step then checks for at most STOP_CHECK_S, so no run of the task sleeps long.
+    """
+    budget = float(ctx.config["OBSERVER_STOP_TIMEOUT_S"])
+    if ctx.local.get("stopping_pid") != pid:
+        observer.send_signal(pid, signal.SIGTERM)
+        ctx.set_local("stopping_pid", pid)
+        ctx.log(f"sent SIGTERM to observer pid {pid}")
+    elif ctx.waited_s() >= budget:
+        observer.send_signal(pid, signal.SIGKILL)
+        ctx.log_change(f"stop:{pid}:kill", f"observer pid {pid} ignored SIGTERM for {budget:g} s; "
+                       "sent SIGKILL")
+    if observer.wait_gone(pid, STOP_CHECK_S):
+        return
+    wait(ctx, f"stop:{pid}", f"waiting: observer pid {pid} is stopping "
+         f"({int(ctx.waited_s())} s of {budget:g} s before SIGKILL)")

@@ -9,7 +9,7 @@ from app.dag.template import TaskFailed, Wait
 from app.models import AgentState
 from app.ob.connection import session
 from app.ob.errors import OB_RPC_CONNECT_ERROR, OB_TIMEOUT, ObAuthError, ObError, ObTransientError
-from app.scaleout import peer
+from app import peer
 
 
 FIRST_CHECK_S = 0.05
@@ -61,9 +61,9 @@ def peer_call(ctx, who: str) -> Iterator[None]:
     """Transport failures to the peer reschedule; error answers fail the stage."""
     try:
         yield
-    except peer.PeerUnavailable as exc:
-        wait(ctx, f"peer-down:{who}", f"waiting: {who} unreachable ({exc})")
-    except peer.PeerError as exc:
+    except peer.PeerUnreachable as exc:
+        wait(ctx, f"peer-down:{who}", f"waiting: {who} unreachable ({exc.reason})")
+    except peer.PeerRefused as exc:
         if exc.status == 401 and exc.err_code.endswith("WithAgentPassword"):
             wait(ctx, f"peer-auth:{who}", f"waiting: {who} does not accept the root password yet")
         raise TaskFailed(f"{who} answered {exc.status} {exc.err_code}: {exc.message}") from None
@@ -75,3 +75,19 @@ def node_at(dag: Mapping[str, Any], idx: int) -> Mapping[str, Any]:
     if idx < 0 or idx >= len(nodes):
         raise TaskFailed(f"peer DAG {dag.get('id')} has no node {idx} ({len(nodes)} nodes)")
     return nodes[idx]
+
+
+def last_log(dag: Mapping[str, Any], node_idx: int | None = None) -> tuple[str, str]:
+    """(node name, last log line) of the given node, or of the first FAILED node."""
+    nodes = dag.get("nodes") or []
+    chosen = None
+    if node_idx is not None and node_idx < len(nodes):
+        chosen = nodes[node_idx]
+    else:
+        chosen = next((n for n in nodes if n.get("state") == "FAILED"), None)
+    if chosen is None:
+        return "", ""
+    for task in chosen.get("sub_tasks") or []:
+        if task.get("task_logs"):
+            return chosen.get("name", ""), task["task_logs"][-1]
+    return chosen.get("name", ""), ""

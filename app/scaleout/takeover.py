@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from app.node import identity as agent
 from app.ob import observer
+from app.process import procfs
 from app.db import connection, database
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE, RegistryAgent
@@ -51,7 +52,7 @@ def takeover(config: Mapping[str, Any], password: str, mysql_port: int) -> dict[
         raise ApiError("Agent.Identify.NotSupportOperation", f"'{config['IP']}:{config['PORT']}' is "
                        f"'{state.identity}', instead of 'SINGLE', does not support this operation")
     pid = observer.read_pid(config["HOME"])
-    if not observer.pid_alive(pid):
+    if not procfs.alive(pid):
         raise _fail(f"no live observer: {observer.pid_file(config['HOME'])} names "
                     f"{pid if pid else 'no process'}")
     params = _read_cluster(config, password, mysql_port)

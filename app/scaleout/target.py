@@ -8,7 +8,8 @@ from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SINGLE, AgentState
 from app.ob.connection import session
 from app.ob.errors import ObAuthError, ObError, ObTransientError
-from app.scaleout import membership, peer, prechecks
+from app import peer
+from app.scaleout import handshake, host_checks, membership
 from app.scaleout.steps import peer_call, wait
 
 COORDINATOR = "coordinator"
@@ -40,14 +41,14 @@ def be_scaling_agent(ctx) -> None:
     """Stage 1: host prechecks, then identity SCALING OUT and our own registry row."""
     params = ctx.params
     ctx.set_data("scaleOutUUID", params["uuid"])
-    checks = prechecks.run_host_checks(
+    checks = host_checks.run_host_checks(
         ctx.config["IP"], ctx.config["HOME"], params["obConfigs"], params["dirs"],
         peer_time=lambda: peer.server_time(coordinator(ctx), ctx.config))
     ctx.set_data("precheck", checks)
     for check in checks:
-        if check["status"] != prechecks.PASS:
+        if check["status"] != host_checks.PASS:
             ctx.log(f"precheck {check['name']}: {check['status']}: {check['observed']}")
-    failures = prechecks.failed(checks)
+    failures = host_checks.failed(checks)
     if failures:
         raise TaskFailed("precheck failed: " + "; ".join(
             f"{c['name']}: {c['observed']} ({c['hint']})" for c in failures))
@@ -131,7 +132,7 @@ def rollback_watch(ctx) -> None:
                                    agent.get_root_password() or "")
         wait(ctx, "rb:propagate", f"waiting: coordinator DAG {dag['id']} is "
              f"{dag['state']}/{dag['operator']}, not rolling back yet")
-    idx = int(ctx.params["paramExpectRollbackNextStage"]) - 1
+    idx = handshake.node_index(ctx.params["paramExpectRollbackNextStage"])
     if not rolled_back_past(dag, idx):
         wait(ctx, f"rb:{dag.get('stage')}", f"waiting: coordinator rollback has not yet undone "
              f"the cluster changes (DAG {dag['id']} {dag['state']}/{dag['operator']})")

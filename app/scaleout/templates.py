@@ -8,7 +8,8 @@ from app.node import identity as agent
 from app.dag.template import DagTemplate, NodeSpec, TaskFailed, TaskSpec
 from app.scaleout import coordinator_remote as remote
 from app.scaleout import coordinator_sql as cluster
-from app.scaleout import peer, start_observer, target, workdir
+from app import peer
+from app.scaleout import start_observer, target, workdir
 from app.scaleout.registry_push import push_new_agent
 from app.scaleout.steps import peer_call, wait
 
@@ -83,7 +84,8 @@ def target_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
               budget("start_wait_s", "SCALE_OUT_START_WAIT_TIMEOUT_S")),
         NodeSpec("Start observer", [TaskSpec(
             "Start observer", start_observer.start_observer, start_observer.stop_observer,
-            budget("start_s", "OBSERVER_START_TIMEOUT_S"), prepare_retry=start_observer.prepare_retry)]),
+            budget("start_s", "OBSERVER_START_TIMEOUT_S"), prepare_retry=start_observer.prepare_retry,
+            rollback_budget_s=start_observer.stop_budget_s)]),
         _node("Watch cluster scale_out dag", target.watch_cluster_dag, target.rollback_watch,
               budget("watch_s", "SCALE_OUT_WATCH_TIMEOUT_S")),
         _node("Sync from observer", target.sync_from_observer, target.rollback_sync,
@@ -117,7 +119,7 @@ def _find_target_dag_by_uuid(ctx) -> str | None:
             dag = peer.call(remote.target_of(ctx), ctx.config, "GET", "/api/v1/task/dag/maintain/agent",
                             agent.get_root_password() or "",
                             agent_password_enc=ctx.params.get("targetAgentPassword"))
-        except peer.PeerError as exc:
+        except peer.PeerRefused as exc:
             if exc.status == 404:
                 return None
             raise
@@ -139,11 +141,11 @@ def propagate_from_coordinator(ctx, operator: str) -> None:
             peer.post_operator(remote.target_of(ctx), ctx.config, dag_id, operator,
                                agent.get_root_password() or "", ctx.params.get("targetAgentPassword"))
             ctx.log(f"sent {operator} to {remote.target_name(ctx)} DAG {dag_id}")
-    except (peer.PeerError, peer.PeerUnavailable) as exc:
+    except peer.PeerError as exc:
         if operator == "RETRY":
             raise TaskFailed(f"OB.Cluster.ScaleOutRetryCoordinateDagFailed: cannot retry "
-                             f"{remote.target_name(ctx)} DAG {dag_id}: {exc}") from None
-        ctx.log(f"could not send ROLLBACK to {remote.target_name(ctx)} yet: {exc}")
+                             f"{remote.target_name(ctx)} DAG {dag_id}: {exc.detail}") from None
+        ctx.log(f"could not send ROLLBACK to {remote.target_name(ctx)} yet: {exc.detail}")
 
 
 def propagate_from_target(ctx, operator: str) -> None:

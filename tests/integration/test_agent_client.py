@@ -4,7 +4,8 @@ import re
 import pytest
 
 from app.peer import client as agent_client
-from app.peer.client import AgentClient, AgentRequestError, AgentRequestFailed
+from app.peer.client import AgentClient
+from app.peer.errors import PeerRefused, PeerUnreachable
 from app.models import IDENTITY_CLUSTER_AGENT
 from tests.integration.helpers import new_access_lines, settled_access_count
 from tests.support.agents import prepare_home, serve_agent, start_serve, stop_serve
@@ -46,7 +47,7 @@ def test_authenticated_get_and_post(agent):
 
 def test_peer_error_is_typed(agent):
     client = AgentClient(IP, PORT, timeout=5)
-    with pytest.raises(AgentRequestError) as excinfo:
+    with pytest.raises(PeerRefused) as excinfo:
         client.request("GET", "/api/v1/admin/ping", auth="wrong")
     exc = excinfo.value
     assert (exc.status, exc.err_code, exc.code) == (
@@ -56,14 +57,14 @@ def test_peer_error_is_typed(agent):
                         "Unauthorized: OceanBase password is incorrect")
     api = exc.to_api_error()
     assert (api.err_code, api.status) == ("Agent.RPC.RequestError", 500)
-    with pytest.raises(AgentRequestError) as excinfo:
+    with pytest.raises(PeerRefused) as excinfo:
         client.request("GET", "/api/v1/nope", auth="rootpw")
     assert (excinfo.value.status, excinfo.value.err_code) == (404, "Common.NotFound")
 
 
 def test_transport_failure_is_typed():
     client = AgentClient("127.0.0.15", 2999, timeout=2)
-    with pytest.raises(AgentRequestFailed) as excinfo:
+    with pytest.raises(PeerUnreachable) as excinfo:
         client.info()
     assert str(excinfo.value) == ("Request [GET]/api/v1/info to 127.0.0.15:2999 failed: "
                                   "connection failed")

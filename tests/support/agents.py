@@ -19,6 +19,8 @@ from typing import Iterator, Mapping
 
 import requests
 
+from app.process.procfs import alive, descendants  # noqa: F401 - the suites import them from here
+
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 45.0
 
@@ -49,42 +51,6 @@ class AgentHandle:
     def log_text(self) -> str:
         """What serve printed (stdout and stderr), for assertion messages."""
         return self.output.read_text(errors="replace") if self.output.exists() else ""
-
-
-def _parent_map() -> dict[int, int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z":
-            parents[int(entry)] = int(fields[1])
-    return parents
-
-
-def descendants(pid: int) -> list[int]:
-    """Live (non-zombie) descendants of `pid`."""
-    parents = _parent_map()
-    found, frontier = [], [pid]
-    while frontier:
-        current = frontier.pop()
-        children = [child for child, parent in parents.items() if parent == current]
-        found.extend(children)
-        frontier.extend(children)
-    return found
-
-
-def alive(pid: int) -> bool:
-    """True if `pid` exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def obscale_command() -> list[str]:

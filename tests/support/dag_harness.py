@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from app.config import load_config
+from app.process import procfs
 from tests.support import agents
 from tests.support.polling import wait_until
 
@@ -52,11 +53,7 @@ class DagAgent:
     def consumer_pid(self) -> int | None:
         """The pid of the live consumer (`... app.cli worker ...`) below serve."""
         for pid in self.handle.descendants():
-            try:
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"worker" in argv and agents.alive(pid):
+            if "worker" in procfs.cmdline(pid) and agents.alive(pid):
                 return pid
         return None
 

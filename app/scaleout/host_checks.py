@@ -1,4 +1,7 @@
-"""Host prechecks run on the target before anything is created (spec/scale-out.md §5)."""
+"""Host prechecks run on the target before anything is created (spec/scale-out.md §5).
+
+Also the entry format every precheck report uses (result, PASS/WARN/FAIL, failed).
+"""
 from __future__ import annotations
 
 import errno

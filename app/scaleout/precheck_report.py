@@ -1,4 +1,7 @@
-"""POST /api/v1/ob/scale_out/precheck: every check as an entry; nothing is created or locked."""
+"""POST /api/v1/ob/scale_out/precheck: the coordinator's report, every check as an entry.
+
+Nothing is created or locked. The target's own host checks are app/scaleout/host_checks.py.
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -7,12 +10,13 @@ from app.node import identity as agent
 from app.dag.engine import DagEngine
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE
-from app.scaleout import peer, prechecks, rules
+from app import peer
+from app.scaleout import host_checks, rules
 from app.scaleout.service import (ScaleOutRequest, check_versions, cluster_probe, existing_dag_for,
                                   my_address, request_fingerprint, require_identity, target_info)
 from app.scaleout.templates import CLUSTER_SCALE_OUT
 
-result = prechecks.result
+result = host_checks.result
 
 
 def _entry(name: str, fn) -> tuple[dict[str, str], Any]:
@@ -20,20 +24,20 @@ def _entry(name: str, fn) -> tuple[dict[str, str], Any]:
     try:
         value = fn()
     except ApiError as exc:
-        return result(name, prechecks.FAIL, f"{exc.err_code}: {exc.message}", "check passes"), None
-    return result(name, prechecks.PASS, "ok", "check passes"), value
+        return result(name, host_checks.FAIL, f"{exc.err_code}: {exc.message}", "check passes"), None
+    return result(name, host_checks.PASS, "ok", "check passes"), value
 
 
 def _lock_entry(engine: DagEngine) -> dict[str, str]:
     holder = engine.find_lock_holder("cluster")
     if holder is None:
-        return result("cluster_lock", prechecks.PASS, "free", "no maintenance DAG")
-    return result("cluster_lock", prechecks.WARN, f"held by DAG {engine.generic_id(holder, holder.id)} "
+        return result("cluster_lock", host_checks.PASS, "free", "no maintenance DAG")
+    return result("cluster_lock", host_checks.WARN, f"held by DAG {engine.generic_id(holder, holder.id)} "
                   f"'{holder.name}' ({holder.state})", "no maintenance DAG",
                   "wait for it to finish, or retry/roll it back")
 
 
-def _host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any]) -> list[dict]:
+def _target_host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any]) -> list[dict]:
     mysql_port, rpc_port = rules.check_ports(configs, req.port)
     body = {"agentInfo": {"ip": config["IP"], "port": int(config["PORT"])},
             "obConfigs": {**configs, "mysql_port": str(mysql_port), "rpc_port": str(rpc_port)},
@@ -44,14 +48,14 @@ def _host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any])
         reply = peer.call(req.agent, config, "POST", "/rpc/v1/ob/scale_out/precheck",
                           agent.get_root_password() or "", body=body, agent_password_enc=auth)
         return list(reply["checks"])
-    except peer.PeerError as exc:
+    except peer.PeerRefused as exc:
         if exc.status in (404, 405):
-            return [result("target_host", prechecks.WARN, "target cannot run prechecks",
+            return [result("target_host", host_checks.WARN, "target cannot run prechecks",
                            "obscale target", "run the host checks by hand")]
-        return [result("target_host", prechecks.FAIL, f"{exc.err_code}: {exc.message}",
+        return [result("target_host", host_checks.FAIL, f"{exc.err_code}: {exc.message}",
                        "target answers", "check the target agent password")]
-    except peer.PeerUnavailable as exc:
-        return [result("target_host", prechecks.FAIL, f"unreachable: {exc}", "target answers")]
+    except peer.PeerUnreachable as exc:
+        return [result("target_host", host_checks.FAIL, f"unreachable: {exc.reason}", "target answers")]
 
 
 def precheck(engine: DagEngine, req: ScaleOutRequest, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,12 +75,12 @@ def precheck(engine: DagEngine, req: ScaleOutRequest, config: Mapping[str, Any])
         entry, is_new = _entry("server_absent", lambda: cluster_probe(req, configs, config))
         checks.append(entry)
         if is_new is not None:
-            checks.append(result("zone", prechecks.PASS, "will create zone" if is_new else "exists",
+            checks.append(result("zone", host_checks.PASS, "will create zone" if is_new else "exists",
                                  "zone usable"))
-        checks += _host_checks(req, configs, config)
+        checks += _target_host_checks(req, configs, config)
     same = existing_dag_for(engine, request_fingerprint(req))
     lock = _lock_entry(engine)
     if same is not None and same.name == CLUSTER_SCALE_OUT:
         lock["observed"] += " (this same request)"
     checks.append(lock)
-    return {"passed": not prechecks.failed(checks), "checks": checks}
+    return {"passed": not host_checks.failed(checks), "checks": checks}
