@@ -6,7 +6,6 @@ import pytest
 from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 
 from tests.integration.helpers import db_snapshot, error_of
-from tests.integration.test_scale_out_faults import obemu
 from tests.support import v2
 from tests.support.polling import wait_until
 from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
@@ -118,8 +117,8 @@ def test_sdk_reports_refusals(client):
     assert "Agent.Identify.NotSupportOperation" in str(refused.value)
 
 
-def test_lock_resubmit_cancel_and_pass(setup, client):
-    obemu(setup, "fault", "add", "--server", f"{TARGET}:2882", "slow_start:600")
+def test_lock_resubmit_cancel_and_pass(setup, client, faults):
+    faults.add(f"{TARGET}:2882", "slow_start:600")
     dag = client.scale_out(TARGET, 2886, "zone1", {"mysql_port": 2881, "rpc_port": 2882})
     again = client.scale_out(TARGET, 2886, "zone1", {"rpc_port": "2882", "mysql_port": "2881"})
     assert again.generic_id == dag.generic_id
@@ -139,7 +138,6 @@ def test_lock_resubmit_cancel_and_pass(setup, client):
     assert (passed.state, passed.operator, passed.additional_data["passed"]) == ("SUCCEED", "PASS", True)
     assert passed.additional_data["readiness"] == "unverified"
     assert client.get_cluster_unfinished_dag() == []
-    obemu(setup, "fault", "clear", "--server", f"{TARGET}:2882")
 
 
 def _wait_stage(client, dag_id: str, stage: int) -> None:
@@ -147,9 +145,9 @@ def _wait_stage(client, dag_id: str, stage: int) -> None:
                what=f"stage {stage}")
 
 
-def test_pass_refused_before_last_stage(setup, client):
+def test_pass_refused_before_last_stage(setup, client, faults):
     setup.add_target("127.0.0.88")
-    obemu(setup, "fault", "add", "--server", "127.0.0.88:2882", "crash_on_start")
+    faults.add("127.0.0.88:2882", "crash_on_start")
     dag = client.scale_out("127.0.0.88", 2886, "zone1", {})
     with pytest.raises(TaskExecuteFailedError):
         client.wait_dag_succeed(dag.generic_id)
@@ -167,7 +165,7 @@ def precheck(setup, ip: str, **configs):
     return resp.json()["data"]
 
 
-def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client):
+def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client, idle_cluster):
     setup.add_target("127.0.0.80")
     before = db_snapshot(setup.coordinator)
     report = precheck(setup, "127.0.0.80")
