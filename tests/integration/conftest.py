@@ -23,6 +23,6 @@ def idle_cluster(client):
 @pytest.fixture
 def faults(setup, idle_cluster):
     """obemu faults for this test only: cleared on teardown, before the lock is released."""
-    injected = Faults(setup)
+    injected = Faults(setup.cluster.state_path)
     yield injected
     injected.clear_all()

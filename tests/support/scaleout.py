@@ -72,9 +72,9 @@ class ScaleOutSetup:
             conn.close()
 
 
-def obemu_cli(setup: ScaleOutSetup, *args: str) -> None:
-    """Run the `obemu` CLI on the cluster's state file (e.g. `fault add ...`)."""
-    env = {**os.environ, "OBEMU_STATE": str(setup.cluster.state_path)}
+def obemu_cli(state_path: str | Path, *args: str) -> None:
+    """Run the `obemu` CLI on a cluster's state file (e.g. `fault add ...`)."""
+    env = {**os.environ, "OBEMU_STATE": str(state_path)}
     subprocess.run([str(Path(sys.executable).parent / "obemu"), *args], env=env, check=True,
                    capture_output=True, timeout=30)
 
@@ -82,17 +82,17 @@ def obemu_cli(setup: ScaleOutSetup, *args: str) -> None:
 class Faults:
     """obemu faults a test injects; `clear_all()` (the fixture's teardown) removes them."""
 
-    def __init__(self, setup: ScaleOutSetup):
-        self.setup = setup
+    def __init__(self, state_path: str | Path):
+        self.state_path = state_path
         self.servers: set[str] = set()
 
     def add(self, server: str, fault: str) -> None:
         """Inject `fault` for `server` (ip:rpc_port)."""
         self.servers.add(server)
-        obemu_cli(self.setup, "fault", "add", "--server", server, fault)
+        obemu_cli(self.state_path, "fault", "add", "--server", server, fault)
 
     def clear(self, server: str) -> None:
-        obemu_cli(self.setup, "fault", "clear", "--server", server)
+        obemu_cli(self.state_path, "fault", "clear", "--server", server)
 
     def clear_all(self) -> None:
         for server in sorted(self.servers):
