@@ -12,7 +12,8 @@ from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.0.81"
-TARGET = "127.0.0.82"
+TARGET = "127.0.0.82"  # scaled out (and PASSed) by the lock test
+SPARE = "127.0.0.80"  # stays SINGLE: the refusals and the passing precheck aim at it
 URI = "/api/v1/ob/scale_out"
 
 
@@ -20,6 +21,7 @@ URI = "/api/v1/ob/scale_out"
 def setup(tmp_path_factory):
     with scale_out_setup(tmp_path_factory.mktemp("scale-out-validation"), COORDINATOR) as running:
         running.add_target(TARGET)
+        running.add_target(SPARE)
         yield running
 
 
@@ -28,15 +30,15 @@ def post(setup, body) -> tuple:
     return resp
 
 
-def body(ip=TARGET, port=2886, zone="zone1", **configs):
+def body(ip=SPARE, port=2886, zone="zone1", **configs):
     return {"agentInfo": {"ip": ip, "port": port}, "zone": zone,
             "obConfigs": {"mysql_port": "2881", "rpc_port": "2882", **configs}}
 
 
 BIND_CASES = [
-    ({"agentInfo": {"ip": TARGET, "port": 2886}, "obConfigs": {}}, "zone", "required"),
-    ({**body(), "agentInfo": {"ip": TARGET, "port": "2886"}}, "agentInfo.port", "type"),
-    ({**body(), "agentInfo": {"ip": TARGET, "port": True}}, "agentInfo.port", "type"),
+    ({"agentInfo": {"ip": SPARE, "port": 2886}, "obConfigs": {}}, "zone", "required"),
+    ({**body(), "agentInfo": {"ip": SPARE, "port": "2886"}}, "agentInfo.port", "type"),
+    ({**body(), "agentInfo": {"ip": SPARE, "port": True}}, "agentInfo.port", "type"),
     ({**body(), "obConfigs": None}, "obConfigs", "null"),
     ({**body(), "obConfigs": {"mysql_port": True}}, "obConfigs.mysql_port", "type"),
     ({**body(), "obConfigs": {"memory_limit": None}}, "obConfigs.memory_limit", "null"),
@@ -166,9 +168,8 @@ def precheck(setup, ip: str, **configs):
 
 
 def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client, idle_cluster):
-    setup.add_target("127.0.0.80")
     before = db_snapshot(setup.coordinator)
-    report = precheck(setup, "127.0.0.80")
+    report = precheck(setup, SPARE)
     by_name = {c["name"]: c for c in report["checks"]}
     assert report["passed"] is True, report
     for name in ("coordinator_identity", "target_reachable", "target_identity", "versions",
