@@ -8,36 +8,46 @@ import signal
 from pathlib import Path
 
 import pytest
+from obshell import ClientV1
+from obshell.auth.password import PasswordAuth
 
 from tests.support.agents import alive, descendants
 from tests.support.dag_harness import REPO_ROOT
 from tests.support.holds import HOLD_DIR_ENV, hold_file, reached
 from tests.support.polling import wait_until
-from tests.support.scaleout import scale_out_setup
+from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.0.91"
 
 
-@pytest.fixture(scope="module")
-def hold_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("scale-out-holds")
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory, hold_dir):
-    env = {"OBSCALE_TEMPLATE_MODULES": "tests.support.holds", "PYTHONPATH": str(REPO_ROOT),
-           HOLD_DIR_ENV: str(hold_dir)}
-    with scale_out_setup(tmp_path_factory.mktemp("scale-out-crash"), COORDINATOR, env) as running:
-        yield running
+@pytest.fixture
+def holds(tmp_path) -> Path:
+    """The folder the agents look for hold files in."""
+    folder = tmp_path / "holds"
+    folder.mkdir()
+    return folder
 
 
 @pytest.fixture
-def holds(hold_dir, idle_cluster):
-    """The hold folder, emptied on teardown (which also frees a consumer still held)."""
-    yield hold_dir
-    for path in hold_dir.iterdir():
-        path.unlink()
+def setup(tmp_path, holds):
+    """A cluster and coordinator per test: the supervisor's restart backoff doubles with every
+    kill within a minute, so a shared coordinator would make each test wait for the others.
+    Hold files left by a failed test are removed first, so no consumer stays blocked."""
+    env = {"OBSCALE_TEMPLATE_MODULES": "tests.support.holds", "PYTHONPATH": str(REPO_ROOT),
+           HOLD_DIR_ENV: str(holds)}
+    with scale_out_setup(tmp_path / "cluster", COORDINATOR, env) as running:
+        try:
+            yield running
+        finally:
+            for path in holds.iterdir():
+                path.unlink()
+
+
+@pytest.fixture
+def client(setup):
+    """The obshell SDK on this test's coordinator."""
+    return ClientV1(setup.coordinator.ip, 2886, PasswordAuth(ROOT_PASSWORD))
 
 
 def consumer_pid(agent) -> int:
