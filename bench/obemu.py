@@ -1,4 +1,5 @@
-"""Figures for obemu (§11): start time, query latency, connect+query latency, memory.
+"""Figures for obemu (§11): start time, query latency, connect+query latency, memory, and how
+fast a node stops, is seen gone, and answers -V (the timing goals the tests do not assert).
 
 Prints one JSON object. Loopback only (127.0.3.x), bounded loops, cleans up after itself.
 """
@@ -11,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +21,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().p
     sys.path.pop(0)
 
 from obemu.client import bootstrap, connect
+from obemu.inthread import Observer
 from obemu.testing import Fleet, observer_binary
 
 IP = "127.0.3.1"
@@ -26,6 +29,7 @@ STARTS = 5
 QUERIES = 300
 CONNECTS = 60
 QUERY = "SELECT * FROM oceanbase.DBA_OB_SERVERS"
+LEASE_S = 1.0
 
 
 def _spawn_ready(home: Path, env: dict) -> tuple[float, subprocess.Popen]:
@@ -107,6 +111,87 @@ def _run_version() -> float:
     return time.perf_counter() - started
 
 
+def measure_in_thread(base: Path) -> tuple[list[float], list[float]]:
+    """In-thread Observer: start() until it listens, and stop(), STARTS times."""
+    import obemu.runtime  # noqa: F401  (the one-off import of mysql-mimic is not start-up)
+    starts, stops = [], []
+    for index in range(STARTS):
+        node = Observer("127.0.3.3", state_path=base / f"in-thread-{index}.sqlite")
+        started = time.perf_counter()
+        node.start()
+        starts.append(time.perf_counter() - started)
+        node.connect().close()
+        stopped = time.perf_counter()
+        node.stop()
+        stops.append(time.perf_counter() - stopped)
+    return starts, stops
+
+
+def _hold_statement(node) -> None:
+    conn = node.connect(read_timeout=60)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 'HANG_ME'")
+    except Exception:  # noqa: BLE001 - 3169 is the expected answer; only the stop is measured
+        pass
+    finally:
+        conn.close()
+
+
+def _log_says(node, text: str) -> bool:
+    log = node.home / "log" / "observer.log"
+    return log.exists() and text in log.read_text()
+
+
+def _poll(predicate, timeout: float = 30.0) -> float:
+    """Poll until predicate() holds; return when it did (perf_counter)."""
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise RuntimeError("condition not met in time")
+        time.sleep(0.005)
+    return time.perf_counter()
+
+
+def measure_stop_and_lease(base: Path) -> dict:
+    """SIGTERM to exit while a statement is held; SIGKILL to INACTIVE (lease LEASE_S)."""
+    fleet = Fleet(base / "stops", env={"OBEMU_LEASE_S": str(LEASE_S)})
+    try:
+        held = fleet.start_node("127.0.3.4", env={"OBEMU_FAULTS": "hang:HANG_ME:30"})
+        holder = threading.Thread(target=_hold_statement, args=(held,))
+        holder.start()
+        _poll(lambda: _log_says(held, "holding a statement"))
+        started = time.perf_counter()
+        os.kill(held.pid, signal.SIGTERM)
+        held.launch.popen.wait(30)
+        sigterm_s = time.perf_counter() - started
+        holder.join(30)
+        cluster = fleet.start_cluster("127.0.3.5", root_password="pw")
+        spare = fleet.start_spare("127.0.3.6", "zone1", cluster=cluster, daemon=True)
+        conn = cluster.connect()
+        try:
+            inactive_s = _kill_until_inactive(conn, spare)
+        finally:
+            conn.close()
+    finally:
+        fleet.teardown()
+    return {"sigterm_s": sigterm_s, "inactive_s": inactive_s}
+
+
+def _kill_until_inactive(conn, spare) -> float:
+    def status() -> tuple:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT STATUS, START_SERVICE_TIME IS NOT NULL FROM "
+                           f"oceanbase.DBA_OB_SERVERS WHERE SVR_IP = '{spare.ip}'")
+            return cursor.fetchone()
+    with conn.cursor() as cursor:
+        cursor.execute(f"ALTER SYSTEM ADD SERVER '{spare.addr}'")
+    _poll(lambda: status() == ("ACTIVE", 1))
+    killed = time.perf_counter()
+    os.kill(spare.pid, signal.SIGKILL)
+    return _poll(lambda: status()[0] == "INACTIVE") - killed
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="obemu-bench-") as tmp:
         base = Path(tmp)
@@ -114,6 +199,8 @@ def main() -> None:
         starts = measure_start(base, env)
         figures = measure_queries(base, {"OBEMU_STATE": str(base / "bench2.sqlite")})
         versions = measure_version()
+        in_thread_starts, in_thread_stops = measure_in_thread(base)
+        stops = measure_stop_and_lease(base)
     print(json.dumps({
         "start_s_median": round(statistics.median(starts), 3),
         "start_s_max": round(max(starts), 3),
@@ -122,6 +209,11 @@ def main() -> None:
         "add_server_ms": round(figures["add_ms"], 3),
         "rss_mib": round(figures["rss_mib"], 1),
         "version_s_median": round(statistics.median(versions), 3),
+        "in_thread_start_s_max": round(max(in_thread_starts), 3),
+        "in_thread_stop_s_max": round(max(in_thread_stops), 3),
+        "sigterm_with_held_statement_s": round(stops["sigterm_s"], 3),
+        "sigkill_to_inactive_s": round(stops["inactive_s"], 3),
+        "lease_s": LEASE_S,
         "samples": {"starts": STARTS, "queries": QUERIES, "connects": CONNECTS},
     }))
 

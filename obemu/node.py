@@ -98,6 +98,8 @@ class Node:
         faults = self.faults()
         hang = faults.matching("hang", statement)
         if hang:
+            # Logged before the wait: tests watch for this line to know a statement is held.
+            logger.info("hang fault %r: holding a statement for %s s", hang.pattern, hang.number)
             await self._sleep_unless_stopping(hang.number)
         failure = faults.matching("sql_error", statement)
         if failure:

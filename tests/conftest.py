@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from app import create_app
 from app.db import database
 from app.migrate import run_migrations
 from tests.support.engine_proxy import engine
+
+# No wall-clock limits in tests: hypothesis' per-example deadline and its too-slow health
+# check would fail a property test because the machine is busy, not because it is wrong.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture

@@ -1,11 +1,14 @@
 """Shared checks for the integration suites of issue 2 (addresses 127.0.0.10-19 only)."""
 from __future__ import annotations
 
+import secrets
 import sqlite3
-import time
 from pathlib import Path
 
+import requests
+
 from tests.support.agents import AgentHandle
+from tests.support.polling import wait_until
 
 
 def db_snapshot(agent: AgentHandle) -> dict[str, list]:
@@ -26,27 +29,27 @@ def access_lines(agent: AgentHandle) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def settled_access_count(agent: AgentHandle, quiet: float = 0.3, timeout: float = 5.0) -> int:
-    """The access-log length once earlier requests' lines stopped arriving (workers write late)."""
-    deadline = time.monotonic() + timeout
-    count = len(access_lines(agent))
-    while time.monotonic() < deadline:
-        time.sleep(quiet)
-        now = len(access_lines(agent))
-        if now == count:
-            break
-        count = now
-    return count
+def mark_access_log(agent: AgentHandle) -> int:
+    """Send a marker request, wait for its access-log line; return the line count up to it.
+
+    A worker writes a request's line right after answering it, so the lines of requests
+    answered before the marker was sent come before the marker's line.
+    """
+    token = secrets.token_hex(8)
+    requests.get(f"{agent.base_url}/api/v1/info?mark={token}", timeout=10)
+
+    def marker_end() -> int:
+        lines = access_lines(agent)
+        return next((i + 1 for i, line in enumerate(lines) if f"mark={token}" in line), 0)
+
+    return wait_until(marker_end, 30, what=f"access-log marker {token}")
 
 
-def new_access_lines(agent: AgentHandle, before: int, want: int = 0, timeout: float = 5.0) -> list[str]:
-    """Access-log lines after the first `before`, waiting until at least `want` arrived."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = access_lines(agent)[before:]
-        if len(lines) >= want or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.05)
+def access_lines_since(agent: AgentHandle, start: int) -> list[str]:
+    """Lines after `start` (from mark_access_log) up to a second marker: the requests answered
+    between the two markers, each line waited for rather than guessed with a quiet period."""
+    end = mark_access_log(agent)
+    return access_lines(agent)[start:end - 1]
 
 
 def error_of(resp) -> tuple[int, str, int]:

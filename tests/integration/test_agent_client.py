@@ -7,7 +7,7 @@ from app.peer import client as agent_client
 from app.peer.client import AgentClient
 from app.peer.errors import PeerRefused, PeerUnreachable
 from app.models import IDENTITY_CLUSTER_AGENT
-from tests.integration.helpers import new_access_lines, settled_access_count
+from tests.integration.helpers import access_lines_since, mark_access_log
 from tests.support.agents import prepare_home, serve_agent, start_serve, stop_serve
 
 pytestmark = pytest.mark.integration
@@ -82,9 +82,9 @@ def test_stale_key_is_refetched_once_on_code_1(tmp_path):
     (home / "obscale" / "agent_key.pem").unlink()
     handle = start_serve(IP, home, port=PORT + 1)
     try:
-        before = settled_access_count(handle)
+        before = mark_access_log(handle)
         assert client.request("POST", "/api/v1/admin/ping", body={})["pong"]
-        lines = new_access_lines(handle, before, want=3)
+        lines = access_lines_since(handle, before)
         assert [line.split('"')[1].split()[1] for line in lines] == [
             "/api/v1/admin/ping", "/api/v1/secret", "/api/v1/admin/ping"]
         assert " 401 " in lines[0] and " 200 " in lines[2]

@@ -11,7 +11,8 @@ from app.dag.models import SubTask
 from app.db import connection
 from tests.support import agents
 from tests.support import dag_templates as templates
-from tests.support.dag_harness import DagAgent, TEMPLATE_ENV, bind_test_process, dag_agent, wait_for
+from tests.support.dag_harness import (DagAgent, TEMPLATE_ENV, bind_test_process, dag_agent,
+                                       unbind_test_process, wait_for)
 
 pytestmark = pytest.mark.integration
 IP = "127.0.0.21"
@@ -114,7 +115,14 @@ def test_sigkill_during_a_rollback_step(tmp_path):
             assert engine.find_lock_holder("cluster") is None
 
 
-def test_whole_agent_killed_and_restarted(tmp_path):
+@pytest.fixture
+def bound_to(tmp_path):
+    """Binds this process to an agent's files; back on the unit-test defaults afterwards."""
+    yield bind_test_process
+    unbind_test_process()
+
+
+def test_whole_agent_killed_and_restarted(tmp_path, bound_to):
     hold = tmp_path / "hold"
     hold.touch()
     log, effects = tmp_path / "exec.log", tmp_path / "effects.log"
@@ -127,7 +135,7 @@ def test_whole_agent_killed_and_restarted(tmp_path):
         from app.config import load_config
 
         config = load_config({"HOME": str(home), "IP": IP, "PORT": 2886}, environ={})
-        bind_test_process(config)
+        bound_to(config)
         dag = agent.create(templates.LINEAR, params)
         wait_for(lambda: Path(f"{hold}.reached").exists(), 30)
         children = first.descendants()

@@ -2,8 +2,6 @@
 ROLLBACK restores the state from before, item by item."""
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,12 +22,6 @@ BUDGETS = {"OBSCALE_SCALE_OUT_SERVING_TIMEOUT_S": "5",
 
 
 setup = module_setup("scale-out-faults", COORDINATOR, BUDGETS)
-
-
-def obemu(setup, *args: str) -> None:
-    env = {**os.environ, "OBEMU_STATE": str(setup.cluster.state_path)}
-    subprocess.run([str(Path(os.sys.executable).parent / "obemu"), *args], env=env, check=True,
-                   capture_output=True, timeout=30)
 
 
 def fail_scale_out(client, ip: str, zone: str) -> tuple[str, str]:
@@ -63,47 +55,45 @@ def _alive(home: Path) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
-def test_crash_on_start_then_retry(setup, client):
+def test_crash_on_start_then_retry(setup, client, faults):
     setup.add_target("127.0.0.52")
-    obemu(setup, "fault", "add", "--server", "127.0.0.52:2882", "crash_on_start")
+    faults.add("127.0.0.52:2882", "crash_on_start")
     dag_id, message = fail_scale_out(client, "127.0.0.52", "zone1")
     assert "Start observer" in message and ("exited" in message or "gone" in message)
     assert "observer start failed" in message
-    obemu(setup, "fault", "clear", "--server", "127.0.0.52:2882")
+    faults.clear("127.0.0.52:2882")
     assert client.operate_dag_sync(dag_id, "RETRY") is True
     assert setup.server_row("127.0.0.52")[1] == "ACTIVE"
     assert len(setup.statements("ADD SERVER '127.0.0.52:2882'")) == 1
 
 
-def test_refuse_add_server_then_rollback_into_new_zone(setup, client):
+def test_refuse_add_server_then_rollback_into_new_zone(setup, client, faults):
     setup.add_target("127.0.0.53")
-    obemu(setup, "fault", "add", "--server", "127.0.0.53:2882", "refuse_add_server")
+    faults.add("127.0.0.53:2882", "refuse_add_server")
     dag_id, message = fail_scale_out(client, "127.0.0.53", "zone3")
     assert "4179" in message and "add non-empty server" in message
     assert setup.zone_status("zone3") == "ACTIVE"  # created by this DAG, undone below
     assert client.operate_dag_sync(dag_id, "ROLLBACK") is True
     assert_clean(setup, client, "127.0.0.53", "zone3", zone_existed=False)
-    obemu(setup, "fault", "clear", "--server", "127.0.0.53:2882")
 
 
 @pytest.mark.parametrize("ip,fault,reasons", [
     ("127.0.0.54", "rpc_unreachable", ["cannot reach the new server over RPC"]),
     ("127.0.0.55", "never_active", ["START_SERVICE_TIME is NULL", "STATUS is INACTIVE"]),
 ])
-def test_timeout_then_rollback_keeps_existing_zone(setup, client, ip, fault, reasons):
+def test_timeout_then_rollback_keeps_existing_zone(setup, client, faults, ip, fault, reasons):
     setup.add_target(ip)
-    obemu(setup, "fault", "add", "--server", f"{ip}:2882", fault)
+    faults.add(f"{ip}:2882", fault)
     dag_id, message = fail_scale_out(client, ip, "zone1")
     assert "timed out after" in message
     assert any(reason in message for reason in reasons), message
     assert client.operate_dag_sync(dag_id, "ROLLBACK") is True
     assert_clean(setup, client, ip, "zone1", zone_existed=True)
-    obemu(setup, "fault", "clear", "--server", f"{ip}:2882")
 
 
-def test_slow_start_beyond_budget_then_retry(setup, client):
+def test_slow_start_beyond_budget_then_retry(setup, client, faults):
     setup.add_target("127.0.0.56")
-    obemu(setup, "fault", "add", "--server", "127.0.0.56:2882", "slow_start:8")
+    faults.add("127.0.0.56:2882", "slow_start:8")
     dag_id, message = fail_scale_out(client, "127.0.0.56", "zone1")
     assert "timed out after 5 s: waiting: START_SERVICE_TIME is NULL" in message
     assert client.operate_dag_sync(dag_id, "RETRY") is True

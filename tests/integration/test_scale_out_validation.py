@@ -6,14 +6,14 @@ import pytest
 from obshell.service.client_v1 import OBShellHandleError, TaskExecuteFailedError
 
 from tests.integration.helpers import db_snapshot, error_of
-from tests.integration.test_scale_out_faults import obemu
 from tests.support import v2
 from tests.support.polling import wait_until
 from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.0.81"
-TARGET = "127.0.0.82"
+TARGET = "127.0.0.82"  # scaled out (and PASSed) by the lock test
+SPARE = "127.0.0.80"  # stays SINGLE: the refusals and the passing precheck aim at it
 URI = "/api/v1/ob/scale_out"
 
 
@@ -21,6 +21,7 @@ URI = "/api/v1/ob/scale_out"
 def setup(tmp_path_factory):
     with scale_out_setup(tmp_path_factory.mktemp("scale-out-validation"), COORDINATOR) as running:
         running.add_target(TARGET)
+        running.add_target(SPARE)
         yield running
 
 
@@ -29,15 +30,15 @@ def post(setup, body) -> tuple:
     return resp
 
 
-def body(ip=TARGET, port=2886, zone="zone1", **configs):
+def body(ip=SPARE, port=2886, zone="zone1", **configs):
     return {"agentInfo": {"ip": ip, "port": port}, "zone": zone,
             "obConfigs": {"mysql_port": "2881", "rpc_port": "2882", **configs}}
 
 
 BIND_CASES = [
-    ({"agentInfo": {"ip": TARGET, "port": 2886}, "obConfigs": {}}, "zone", "required"),
-    ({**body(), "agentInfo": {"ip": TARGET, "port": "2886"}}, "agentInfo.port", "type"),
-    ({**body(), "agentInfo": {"ip": TARGET, "port": True}}, "agentInfo.port", "type"),
+    ({"agentInfo": {"ip": SPARE, "port": 2886}, "obConfigs": {}}, "zone", "required"),
+    ({**body(), "agentInfo": {"ip": SPARE, "port": "2886"}}, "agentInfo.port", "type"),
+    ({**body(), "agentInfo": {"ip": SPARE, "port": True}}, "agentInfo.port", "type"),
     ({**body(), "obConfigs": None}, "obConfigs", "null"),
     ({**body(), "obConfigs": {"mysql_port": True}}, "obConfigs.mysql_port", "type"),
     ({**body(), "obConfigs": {"memory_limit": None}}, "obConfigs.memory_limit", "null"),
@@ -118,8 +119,8 @@ def test_sdk_reports_refusals(client):
     assert "Agent.Identify.NotSupportOperation" in str(refused.value)
 
 
-def test_lock_resubmit_cancel_and_pass(setup, client):
-    obemu(setup, "fault", "add", "--server", f"{TARGET}:2882", "slow_start:600")
+def test_lock_resubmit_cancel_and_pass(setup, client, faults):
+    faults.add(f"{TARGET}:2882", "slow_start:600")
     dag = client.scale_out(TARGET, 2886, "zone1", {"mysql_port": 2881, "rpc_port": 2882})
     again = client.scale_out(TARGET, 2886, "zone1", {"rpc_port": "2882", "mysql_port": "2881"})
     assert again.generic_id == dag.generic_id
@@ -139,7 +140,6 @@ def test_lock_resubmit_cancel_and_pass(setup, client):
     assert (passed.state, passed.operator, passed.additional_data["passed"]) == ("SUCCEED", "PASS", True)
     assert passed.additional_data["readiness"] == "unverified"
     assert client.get_cluster_unfinished_dag() == []
-    obemu(setup, "fault", "clear", "--server", f"{TARGET}:2882")
 
 
 def _wait_stage(client, dag_id: str, stage: int) -> None:
@@ -147,9 +147,9 @@ def _wait_stage(client, dag_id: str, stage: int) -> None:
                what=f"stage {stage}")
 
 
-def test_pass_refused_before_last_stage(setup, client):
+def test_pass_refused_before_last_stage(setup, client, faults):
     setup.add_target("127.0.0.88")
-    obemu(setup, "fault", "add", "--server", "127.0.0.88:2882", "crash_on_start")
+    faults.add("127.0.0.88:2882", "crash_on_start")
     dag = client.scale_out("127.0.0.88", 2886, "zone1", {})
     with pytest.raises(TaskExecuteFailedError):
         client.wait_dag_succeed(dag.generic_id)
@@ -167,10 +167,9 @@ def precheck(setup, ip: str, **configs):
     return resp.json()["data"]
 
 
-def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client):
-    setup.add_target("127.0.0.80")
+def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client, idle_cluster):
     before = db_snapshot(setup.coordinator)
-    report = precheck(setup, "127.0.0.80")
+    report = precheck(setup, SPARE)
     by_name = {c["name"]: c for c in report["checks"]}
     assert report["passed"] is True, report
     for name in ("coordinator_identity", "target_reachable", "target_identity", "versions",

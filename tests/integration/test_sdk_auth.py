@@ -9,7 +9,7 @@ from obshell.info import get_info
 from obshell.service.client_v1 import OBShellHandleError
 
 from app.models import IDENTITY_CLUSTER_AGENT
-from tests.integration.helpers import db_snapshot, new_access_lines, settled_access_count
+from tests.integration.helpers import access_lines_since, db_snapshot, mark_access_log
 from tests.support.agents import prepare_home, serve_agent, start_serve, stop_serve
 
 pytestmark = pytest.mark.integration
@@ -42,9 +42,9 @@ def test_sdk_get_info_and_get_status(single_agent):
 
 
 def test_fresh_client_does_info_info_secret_then_the_call(single_agent):
-    before = settled_access_count(single_agent)
+    before = mark_access_log(single_agent)
     assert _health(ClientV1(IP, PORT, auth=PasswordAuth("ignored-on-single")))["components"]
-    lines = new_access_lines(single_agent, before, want=4)
+    lines = access_lines_since(single_agent, before)
     assert _paths(lines) == ["GET /api/v1/info HTTP/1.1", "GET /api/v1/info HTTP/1.1",
                              "GET /api/v1/secret HTTP/1.1", f"GET {HEALTH} HTTP/1.1"]
 
@@ -75,13 +75,13 @@ def test_right_root_password_succeeds(cluster_agent):
 
 
 def test_wrong_root_password_raises_after_one_reauthentication(cluster_agent):
-    before_db, before = db_snapshot(cluster_agent), settled_access_count(cluster_agent)
+    before_db, before = db_snapshot(cluster_agent), mark_access_log(cluster_agent)
     client = ClientV1(IP, PORT + 1, auth=PasswordAuth("wrong"))
     with pytest.raises(OBShellHandleError) as excinfo:
         _health(client)
     assert excinfo.value.err_code == "Security.Authentication.IncorrectOceanbasePassword"
     assert excinfo.value.code == 10008
-    calls = [p for p in _paths(new_access_lines(cluster_agent, before, want=8)) if HEALTH in p]
+    calls = [p for p in _paths(access_lines_since(cluster_agent, before)) if HEALTH in p]
     assert len(calls) == 2
     assert db_snapshot(cluster_agent) == before_db
 
@@ -118,9 +118,9 @@ def test_client_with_a_stale_key_recovers_after_key_rotation(tmp_path):
     agent = start_serve(IP, home, port=PORT + 3)
     try:
         assert requests.get(agent.base_url + "/api/v1/secret", timeout=5).json()["data"] != old_key
-        before = settled_access_count(agent)
+        before = mark_access_log(agent)
         assert _health(client)["components"]
-        lines = [l for l in new_access_lines(agent, before, want=6) if HEALTH in l]
+        lines = [l for l in access_lines_since(agent, before) if HEALTH in l]
         assert [l.split('" ')[1].split()[0] for l in lines] == ["401", "200", "200"]
     finally:
         assert stop_serve(agent) == 0

@@ -4,7 +4,6 @@ import signal
 import socket
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import requests
 
 from tests.support.agents import (alive, descendants, obscale_command, serve_agent, start_serve,
                                   stop_serve)
+from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 IP = "127.0.0.11"
@@ -66,14 +66,8 @@ def test_dead_consumer_is_restarted(tmp_path):
     with serve_agent(IP, tmp_path / "home") as agent:
         first = _consumer_pid(agent)
         os.kill(first, signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        second = None
-        while time.monotonic() < deadline:
-            second = _consumer_pid(agent)
-            if second and second != first:
-                break
-            time.sleep(0.1)
-        assert second and second != first
+        wait_until(lambda: _consumer_pid(agent) not in (None, first), 60,
+                   what="a new consumer under serve")
         assert requests.get(agent.base_url + "/healthz", timeout=5).status_code == 200
 
 
@@ -119,7 +113,7 @@ def test_second_serve_on_the_same_home_is_refused(tmp_path):
 
 
 def test_descendants_helper_sees_children():
-    child = subprocess.Popen(["sleep", "5"])
+    child = subprocess.Popen(["sleep", "60"])
     try:
         assert child.pid in descendants(os.getpid())
     finally:

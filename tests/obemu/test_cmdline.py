@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -66,15 +65,12 @@ def test_no_bind_address_exits_1(argv, capsys, tmp_path, monkeypatch):
     assert capsys.readouterr().err.strip() == "[ERROR] local_ip or devname required"
 
 
-def test_version_block_is_fast_and_parseable():
-    started = time.monotonic()
+def test_version_block_is_parseable():
     result = run_observer("-V", env={"OBEMU_VERSION": "4.2.5.0"})
-    elapsed = time.monotonic() - started
     assert result.returncode == 0
     assert result.stderr.splitlines()[0] == "observer (OceanBase_CE 4.2.5.0)"
     build = re.search(r"REVISION:\s*(\d+)-([a-fA-F0-9]+)", result.stderr)
     assert build and re.search(r"\(OceanBase(_CE)?\s*([\d.]+)\)", result.stderr)
-    assert elapsed < 2.0
 
 
 def test_version_and_help_do_not_import_mysql_mimic_or_sqlglot():

@@ -89,4 +89,4 @@ def test_state_path_is_derived_from_name_and_id_when_obemu_state_is_unset(fleet,
                             check=False)
     assert result.returncode == 0
     fleet.state_paths.add(tmp_path / "h" / "x-42.sqlite")
-    wait_until(lambda: (tmp_path / "h" / "x-42.sqlite").exists(), 5)
+    wait_until(lambda: (tmp_path / "h" / "x-42.sqlite").exists(), 30)

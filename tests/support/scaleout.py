@@ -8,12 +8,14 @@ import contextlib
 import os
 import sqlite3
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
 
 from obemu.testing import ClusterHandle, Fleet
 from tests.support.agents import AgentHandle, obscale_command, start_serve, stop_serve
+from tests.support.polling import wait_until
 
 ROOT_PASSWORD = "Root-pw_1"
 # Fast, but with the same relations between budgets as the defaults.
@@ -68,6 +70,49 @@ class ScaleOutSetup:
                                 "ORDER BY id", (f"%{pattern}%",)).fetchall()
         finally:
             conn.close()
+
+
+def obemu_cli(state_path: str | Path, *args: str) -> None:
+    """Run the `obemu` CLI on a cluster's state file (e.g. `fault add ...`)."""
+    env = {**os.environ, "OBEMU_STATE": str(state_path)}
+    subprocess.run([str(Path(sys.executable).parent / "obemu"), *args], env=env, check=True,
+                   capture_output=True, timeout=30)
+
+
+class Faults:
+    """obemu faults a test injects; `clear_all()` (the fixture's teardown) removes them."""
+
+    def __init__(self, state_path: str | Path):
+        self.state_path = state_path
+        self.servers: set[str] = set()
+
+    def add(self, server: str, fault: str) -> None:
+        """Inject `fault` for `server` (ip:rpc_port)."""
+        self.servers.add(server)
+        obemu_cli(self.state_path, "fault", "add", "--server", server, fault)
+
+    def clear(self, server: str) -> None:
+        obemu_cli(self.state_path, "fault", "clear", "--server", server)
+
+    def clear_all(self) -> None:
+        for server in sorted(self.servers):
+            self.clear(server)
+        self.servers.clear()
+
+
+def release_cluster_lock(client, timeout: float = 300.0) -> None:
+    """Until no cluster DAG is unfinished: CANCEL running ones, ROLLBACK failed ones."""
+    from obshell.service.client_v1 import OBShellHandleError
+
+    def settled() -> bool:
+        unfinished = client.get_cluster_unfinished_dag(show_detail=False)
+        for dag in unfinished:
+            operator = "ROLLBACK" if dag.state == "FAILED" else "CANCEL"
+            with contextlib.suppress(OBShellHandleError):
+                client.operate_dag(dag.generic_id, operator)
+        return not unfinished
+
+    wait_until(settled, timeout, 0.2, what="no unfinished cluster DAG")
 
 
 def takeover(home: Path, ip: str, env: Mapping[str, str],
