@@ -15,7 +15,10 @@ BUILTIN_TEMPLATE_MODULES = ("app.scaleout.templates",)
 
 
 def load_templates(extra: str | None = None) -> list[DagTemplate]:
-    """The templates of the built-in modules and of the extra ones named in `extra`."""
+    """The templates of the built-in modules and of the extra ones named in `extra`.
+
+    A later module's template replaces an earlier one of the same name (tests wrap the
+    scale-out templates this way)."""
     names = list(BUILTIN_TEMPLATE_MODULES)
     names += [n.strip() for n in (extra or "").split(",") if n.strip()]
     return [t for name in names for t in importlib.import_module(name).TEMPLATES]

@@ -65,6 +65,7 @@ class DagEngine:
         """
         if template.name not in self.templates:
             raise ValueError(f"template {template.name!r} is not one of this engine's")
+        template = self.templates[template.name]  # the one this engine runs (plugins may wrap)
         if self.store.in_transaction():
             raise RuntimeError("create_dag() must run outside a transaction (it enqueues after commit)")
         nodes = template.build(params)

@@ -1,7 +1,7 @@
 """Hold points in the scale-out stages, for crash tests (a TEMPLATE_MODULES plugin).
 
 Loaded by an agent started with OBSCALE_TEMPLATE_MODULES=tests.support.holds and HOLD_DIR_ENV
-naming a folder, it wraps the registered scale-out templates: before a stage runs (and again
+naming a folder, its TEMPLATES replace the scale-out templates with wrapped ones: before a stage runs (and again
 after its task returned, before the engine records it), the consumer looks for a hold file
 
     <hold dir>/<cluster|local>-stage-<n>          (before)
@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from app.dag.template import NodeSpec, find_template, register_template
-from app.scaleout.templates import CLUSTER_SCALE_OUT, LOCAL_SCALE_OUT
+from app.dag.template import DagTemplate, NodeSpec
+from app.scaleout.templates import CLUSTER_SCALE_OUT, LOCAL_SCALE_OUT, TEMPLATES as SCALE_OUT
 
 HOLD_DIR_ENV = "OBSCALE_TEST_HOLD_DIR"
 PREFIXES = {CLUSTER_SCALE_OUT: "cluster", LOCAL_SCALE_OUT: "local"}
@@ -64,12 +64,9 @@ def _with_holds(nodes: Callable[[Mapping[str, Any]], list[NodeSpec]], prefix: st
     return held_nodes
 
 
-def register() -> None:
-    """Re-register both scale-out templates with hold points (idempotent)."""
-    for name, prefix in PREFIXES.items():
-        template = find_template(name)
-        if template is None or getattr(template.nodes, "holds", False):
-            continue
-        held = _with_holds(template.nodes, prefix)
-        held.holds = True  # type: ignore[attr-defined]
-        register_template(dataclasses.replace(template, nodes=held))
+def _held_template(template: DagTemplate) -> DagTemplate:
+    return dataclasses.replace(template, nodes=_with_holds(template.nodes, PREFIXES[template.name]))
+
+
+# Loaded after the built-in module, these replace the scale-out templates of the same names.
+TEMPLATES = [_held_template(t) for t in SCALE_OUT]
