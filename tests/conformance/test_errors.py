@@ -4,7 +4,6 @@ from __future__ import annotations
 import peewee
 import pytest
 
-from app.dag.models import MaintenanceLock
 from app.models import RegistryAgent
 from tests.conformance.dags import make_agent
 from tests.conformance.expect import execute, mysql_error
@@ -20,9 +19,6 @@ def test_duplicate_key_is_1062_and_peewee_integrity_error(ocs):
         make_agent("10.0.0.1", 2886)
     with mysql_error(1062, "Duplicate entry '10.0.0.1-2886' for key 'registry_agent_ip_port'"):
         make_agent("10.0.0.1", 2886)
-    MaintenanceLock.create(scope="cluster")
-    with mysql_error(1062, "Duplicate entry 'cluster' for key 'PRIMARY'"):
-        MaintenanceLock.create(scope="cluster")
 
 
 def test_missing_table_is_1146(ocs):
