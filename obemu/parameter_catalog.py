@@ -1,7 +1,7 @@
 """OceanBase's parameters as GV$OB_PARAMETERS lists them (generated, do not edit).
 
 Source: src/share/parameter/ob_parameter_seed.ipp of OceanBase seekdb (github.com/oceanbase/seekdb, commit 2ab098bd), the 4.3.5 kernel.
-Regenerate with tools/obemu_parameters.py.
+Regenerate with `python -m obemu.catalog_generator`.
 """
 # (name, scope, data type, default, info, section, edit level)
 PARAMETERS = (

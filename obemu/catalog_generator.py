@@ -1,6 +1,6 @@
 """Regenerate obemu/parameter_catalog.py from OceanBase's parameter seed.
 
-Usage: python tools/obemu_parameters.py <src/share/parameter/ob_parameter_seed.ipp> <source label>
+Usage: python -m obemu.catalog_generator <src/share/parameter/ob_parameter_seed.ipp> <source label>
 
 The seed defines every parameter with one macro call (DEF_INT, DEF_CAP, DEF_BOOL, ...); the
 catalog keeps, per parameter, what GV$OB_PARAMETERS shows: name, scope, data type, default,
