@@ -1,4 +1,4 @@
-"""Fixtures shared by the scale-out suites (each module defines its own `setup`)."""
+"""Fixtures shared by the integration suites (scale-out modules define their own `setup`)."""
 import pytest
 import requests
 from obshell import ClientV1
