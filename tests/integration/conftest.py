@@ -1,5 +1,6 @@
-"""Fixtures shared by the scale-out suites (each module defines its own `setup`)."""
+"""Fixtures shared by the integration suites (scale-out modules define their own `setup`)."""
 import pytest
+import requests
 from obshell import ClientV1
 from obshell.auth.password import PasswordAuth
 
@@ -26,3 +27,22 @@ def faults(setup, idle_cluster):
     injected = Faults(setup.cluster.state_path)
     yield injected
     injected.clear_all()
+
+
+@pytest.fixture
+def wire(monkeypatch) -> list[tuple[str, str, int]]:
+    """(method, path, status) of every HTTP request this process sends, in the order sent.
+
+    Read on the client side: an access log is written by several workers, each after its
+    answer, so its lines may come late and out of order.
+    """
+    sent: list[tuple[str, str, int]] = []
+    real_send = requests.Session.send
+
+    def send(session, request, **kwargs):
+        response = real_send(session, request, **kwargs)
+        sent.append((request.method, request.path_url, response.status_code))
+        return response
+
+    monkeypatch.setattr(requests.Session, "send", send)
+    return sent
