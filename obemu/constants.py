@@ -17,8 +17,6 @@ HEARTBEAT_INTERVAL_S = 0.5
 DEFAULT_LEASE_S = 2.0
 DEFAULT_DELETE_DELAY_S = 0.5
 DEFAULT_START_DELAY_S = 0.0
-# A real sys tenant starts every session at +08:00, whatever the host's zone (OBEMU_TIME_ZONE).
-DEFAULT_TIME_ZONE = "+08:00"
 RPC_PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 1.0
 
