@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed
 # Wheels of every dependency (and of the build backend), so that the installed-wheel test
 # (tests/integration/test_wheel_install.py) sets up a fresh virtualenv without the network.
 WHEELHOUSE := $(VENV)/wheelhouse
+CONFORMANCE_VENV := .venv-conformance
+CONFORMANCE_STAMP := $(CONFORMANCE_VENV)/.installed
 
-.PHONY: venv test demo bench clean
+.PHONY: venv test conformance demo bench clean
 
 venv: $(STAMP)
 
@@ -23,6 +25,16 @@ $(STAMP): setup.cfg pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# A real OceanBase kernel (seekdb from pylibseekdb) and obemu run one suite: docs/conformance.md.
+$(CONFORMANCE_STAMP): setup.cfg pyproject.toml
+	test -x $(CONFORMANCE_VENV)/bin/python || $(PYTHON) -m venv $(CONFORMANCE_VENV)
+	$(CONFORMANCE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CONFORMANCE_VENV)/bin/python -m pip install --quiet -e '.[conformance]'
+	touch $(CONFORMANCE_STAMP)
+
+conformance: $(CONFORMANCE_STAMP)
+	$(CONFORMANCE_VENV)/bin/python -m tests.conformance.run $(PYTEST_ARGS)
+
 demo: $(STAMP)
 	$(BIN)/obscale demo
 
@@ -30,4 +42,4 @@ bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(CONFORMANCE_VENV) .pytest_cache .hypothesis *.egg-info
