@@ -15,20 +15,32 @@ from obemu.errors import MESSAGES
 peer_host: ContextVar[str] = ContextVar("obemu_peer_host", default="127.0.0.1")
 # A hash nobody can produce a password for: unknown users and deny_login get 1045, not 3162.
 IMPOSSIBLE_AUTH = secrets.token_hex(20)
-RE_USER = re.compile(r"^(?:(?P<tenant_form>[^:]+):sys:root|root(?:@sys(?:#(?P<cluster>.+))?)?)$")
+RE_USER = re.compile(r"^(?:(?P<tenant_form>[^:]+):sys:(?P<user1>[^:@#]+)"
+                     r"|(?P<user2>[^:@#]+)(?:@sys(?:#(?P<cluster>.+))?)?)$")
+
+
+def parse_user(username: str, cluster: str) -> str | None:
+    """The sys-tenant user a login names (`u`, `u@sys`, `u@sys#<cluster>`, `<cluster>:sys:u`),
+    None for another tenant or another cluster (a cluster must equal -n)."""
+    match = RE_USER.match(username or "")
+    if not match:
+        return None
+    named = match["tenant_form"] or match["cluster"]
+    if named is not None and named != cluster:
+        return None
+    return match["user1"] or match["user2"]
 
 
 def user_allowed(username: str, cluster: str) -> bool:
-    """root, root@sys, root@sys#<cluster>, <cluster>:sys:root; a cluster must equal -n."""
+    """Whether the login names root of this cluster's sys tenant."""
+    return parse_user(username, cluster) == "root"
+
+
+def short_user(username: str) -> str:
+    """The user name without tenant or cluster (`root` for root@sys#c)."""
     match = RE_USER.match(username or "")
-    if not match:
-        return False
-    named = match["tenant_form"] or match["cluster"]
-    return named is None or named == cluster
+    return (match["user1"] or match["user2"]) if match else username
 
-
-def _short_name(username: str) -> str:
-    return "root" if RE_USER.match(username or "") else username
 
 
 class ObNativePasswordPlugin(NativePasswordAuthPlugin):
@@ -45,7 +57,7 @@ class ObNativePasswordPlugin(NativePasswordAuthPlugin):
             yield Success(auth_info.user.name)
         else:
             yield Forbidden(MESSAGES[1045].format(
-                user=_short_name(auth_info.username), host=peer_host.get(),
+                user=short_user(auth_info.username), host=peer_host.get(),
                 using="YES" if auth_info.data else "NO"))
 
 
@@ -60,7 +72,9 @@ class ObIdentityProvider(IdentityProvider):
         return [self.plugin]
 
     async def get_user(self, username: str) -> Optional[User]:
-        allowed = (user_allowed(username, self.node.cfg.cluster)
-                   and not self.node.faults().has("deny_login"))
-        auth = self.node.root_auth() if allowed else IMPOSSIBLE_AUTH
+        name = parse_user(username, self.node.cfg.cluster)
+        auth = None
+        if name is not None and not self.node.faults().has("deny_login"):
+            auth = self.node.root_auth() if name == "root" else self.node.user_auth(name)
+        auth = IMPOSSIBLE_AUTH if auth is None else auth
         return User(name=username, auth_string=auth or None, auth_plugin=self.plugin.name)

@@ -28,6 +28,7 @@ class Knobs:
     delete_delay_s: float = c.DEFAULT_DELETE_DELAY_S
     version: str = c.DEFAULT_VERSION
     faults: str = ""
+    time_zone: str = c.DEFAULT_TIME_ZONE
 
 
 @dataclass
@@ -74,6 +75,7 @@ def knobs_from_env(env: Mapping[str, str]) -> Knobs:
         delete_delay_s=_float(env, "OBEMU_DELETE_DELAY_S", c.DEFAULT_DELETE_DELAY_S),
         version=env.get("OBEMU_VERSION") or c.DEFAULT_VERSION,
         faults=env.get("OBEMU_FAULTS", ""),
+        time_zone=env.get("OBEMU_TIME_ZONE") or c.DEFAULT_TIME_ZONE,
     )
 
 

@@ -17,6 +17,8 @@ HEARTBEAT_INTERVAL_S = 0.5
 DEFAULT_LEASE_S = 2.0
 DEFAULT_DELETE_DELAY_S = 0.5
 DEFAULT_START_DELAY_S = 0.0
+# A real sys tenant starts every session at +08:00, whatever the host's zone (OBEMU_TIME_ZONE).
+DEFAULT_TIME_ZONE = "+08:00"
 RPC_PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 1.0
 
@@ -62,9 +64,14 @@ def version_block(version: str) -> str:
     )
 
 
+# The MySQL version a real observer's handshake carries; version() and @@version add the
+# product (measured on seekdb: handshake `5.7.25`, version() `5.7.25-OceanBase seekdb-v1.4.0.0`).
+HANDSHAKE_VERSION = "5.7.25"
+
+
 def mysql_version(version: str) -> str:
-    """Handshake and version() string."""
-    return f"5.7.25-OceanBase_CE-v{version}"
+    """The version() and @@version string."""
+    return f"{HANDSHAKE_VERSION}-OceanBase_CE-v{version}"
 
 
 def version_comment(version: str) -> str:

@@ -5,15 +5,18 @@ import asyncio
 import logging
 import re
 import sqlite3
-from datetime import datetime
+from datetime import tzinfo
 
-from obemu import servers, zones
+from obemu import parameters, servers, users, zones
 from obemu.config import NodeConfig, format_addr
 from obemu.constants import RPC_PROBE_TIMEOUT_S
 from obemu.errors import RPC_CONNECT_ERROR, ObError, ob_error, parse_error
 from obemu.faults import FaultSet, parse_faults, table_faults
 from obemu.grammar import Command, mask_secrets, parse_alter
 from obemu.liveness import refresh
+from obemu.sql import timezone as tz
+from obemu.sql.catalog import tables_path
+from obemu.sql.store import TablesStore
 from obemu.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -55,18 +58,19 @@ async def rpc_reachable(ip: str, port: int, timeout: float = RPC_PROBE_TIMEOUT_S
     return True
 
 
-def _to_client_value(value):
+def _to_client_value(value, zone: tzinfo):
+    """Stored UTC times reach clients as datetimes in the session's time zone."""
     if isinstance(value, str) and RE_TIME_VALUE.match(value):
-        return datetime.fromisoformat(value)
+        return tz.from_utc_text(value, zone)
     return value
 
 
 def _select_error(error: sqlite3.Error, statement: str) -> ObError:
     text = str(error)
     if match := RE_NO_TABLE.search(text):
-        return ob_error(1146, table=match["table"])
+        return ob_error(1146, db="oceanbase", table=match["table"])
     if match := RE_NO_COLUMN.search(text):
-        return ob_error(1054, column=match["column"])
+        return ob_error(1054, column=match["column"], where="field list")
     return parse_error(statement)
 
 
@@ -81,6 +85,7 @@ class Node:
         self.env_faults = parse_faults(cfg.knobs.faults)
         self.stopping = asyncio.Event()
         self.active_statements = 0
+        self.tables = TablesStore(tables_path(cfg.state_path))
 
     def faults(self) -> FaultSet:
         """Faults in force now: this process's environment plus matching emu_faults rows."""
@@ -92,6 +97,16 @@ class Node:
         if not self.store.is_member(self.cfg.ip, self.cfg.rpc_port):
             return ""
         return self.store.meta("root_auth") or ""
+
+    def user_auth(self, name: str) -> str | None:
+        """The password hash of a user root created, None when there is none."""
+        return users.user_auth(self.store, name)
+
+    def manage_user(self, statement: str, current_user: str) -> None:
+        users.manage(self.store, statement, current_user)
+
+    def show_parameters(self, rest: str) -> tuple[list, list[str]]:
+        return parameters.show(self.store, rest)
 
     async def apply_statement_faults(self, statement: str) -> None:
         """`hang` waits (without blocking other connections), then `sql_error` fails."""
@@ -122,8 +137,9 @@ class Node:
     def refresh(self) -> None:
         refresh(self.store, self.lease_s, self.delete_delay_s)
 
-    def select(self, statement: str, cluster_view: bool) -> tuple[list, list[str]]:
-        """Run a SELECT on SQLite as sent; time text becomes datetime for mysql-mimic."""
+    def select(self, statement: str, cluster_view: bool, zone: tzinfo
+               ) -> tuple[list, list[str]]:
+        """Run a SELECT on SQLite as sent; time text becomes datetime in the session's zone."""
         try:
             if cluster_view:
                 self.refresh()
@@ -136,7 +152,7 @@ class Node:
         except sqlite3.Error as error:
             raise _select_error(error, statement) from None
         columns = [d[0] for d in cursor.description or ()]
-        return [tuple(_to_client_value(v) for v in row) for row in rows], columns
+        return [tuple(_to_client_value(v, zone) for v in row) for row in rows], columns
 
     async def _probe(self, addrs: list[tuple[str, int]]) -> None:
         for ip, port in addrs:

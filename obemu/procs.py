@@ -4,10 +4,9 @@ from __future__ import annotations
 import time
 
 from obemu import constants as c
+from obemu import parameters
 from obemu.config import NodeConfig
 from obemu.state import StateStore, now_text
-
-PARAMETER_INFO = "emulated by obemu"
 
 
 def register(store: StateStore, cfg: NodeConfig, pid: int, heartbeat: bool) -> None:
@@ -30,10 +29,9 @@ def register(store: StateStore, cfg: NodeConfig, pid: int, heartbeat: bool) -> N
         conn.execute('DELETE FROM oceanbase."GV$OB_PARAMETERS" WHERE SVR_IP = ? AND SVR_PORT = ?',
                      (cfg.ip, cfg.rpc_port))
         conn.executemany(
-            'INSERT INTO oceanbase."GV$OB_PARAMETERS" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [(cfg.ip, cfg.rpc_port, cfg.zone, "CLUSTER", name, "STRING", value,
-              PARAMETER_INFO, "OBSERVER", "DYNAMIC_EFFECTIVE")
-             for name, value in sorted(cfg.params.items())])
+            'INSERT INTO oceanbase."GV$OB_PARAMETERS" VALUES'
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            parameters.rows_for(cfg, c.DEFAULT_PARAMETERS))
 
 
 def heartbeat(store: StateStore, ip: str, port: int) -> None:

@@ -94,7 +94,17 @@ def resolve(options: Options, env: Mapping[str, str], cwd: Path) -> NodeConfig:
     cfg.params = _parameters(values, extra, cfg)
     cfg.state_path = state_path_for(cfg.cluster, cfg.cluster_id, env)
     cfg.nonempty = _foreign(saved, cfg)
+    _check_time_zone(cfg.knobs.time_zone)
     return cfg
+
+
+def _check_time_zone(name: str) -> None:
+    from obemu.errors import ObError
+    from obemu.sql.timezone import parse
+    try:
+        parse(name)
+    except ObError:
+        raise ConfigError(f"[ERROR] invalid OBEMU_TIME_ZONE: {name}") from None
 
 
 def _foreign(saved: Mapping[str, str], cfg: NodeConfig) -> bool:

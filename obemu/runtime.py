@@ -10,11 +10,14 @@ import sqlite3
 from typing import Callable
 
 from mysql_mimic import MysqlServer
+from mysql_mimic import errors as mimic_errors
 
 from obemu import procs
-from obemu.auth import ObIdentityProvider, peer_host
+from obemu.auth import ObIdentityProvider
 from obemu.config import NodeConfig, format_addr
+from obemu.connection import ObMysqlServer
 from obemu.constants import HEARTBEAT_INTERVAL_S, STOP_GRACE_S
+from obemu.errors import SQLSTATES
 from obemu.node import Node
 from obemu.session import ObSession, global_variables
 from obemu.state import StateStore
@@ -28,13 +31,11 @@ def quiet_libraries() -> None:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
-class ObMysqlServer(MysqlServer):
-    """Remembers each client's address for the 1045 message."""
-
-    async def _client_connected_cb(self, reader, writer) -> None:
-        peer = writer.get_extra_info("peername")
-        peer_host.set(peer[0] if peer else "")
-        await super()._client_connected_cb(reader, writer)
+def register_sqlstates() -> None:
+    """Error packets carry OceanBase's SQLSTATE for each MySQL-compatible code; mysql-mimic
+    looks them up in its module-level table, so the entries are added there, once."""
+    for code, state in SQLSTATES.items():
+        mimic_errors.SQLSTATES.setdefault(code, state.encode())  # type: ignore[call-overload]
 
 
 async def kill_connections(server: MysqlServer) -> None:
@@ -96,6 +97,7 @@ class ObserverRuntime:
 
     async def _start(self) -> bool:
         quiet_libraries()
+        register_sqlstates()
         cfg = self.cfg
         self.store = StateStore(cfg.state_path, cfg.ip, cfg.rpc_port, cfg.knobs.version)
         lease, delete_delay = self.store.cluster_knobs(cfg.knobs.lease_s, cfg.knobs.delete_delay_s)
@@ -125,7 +127,8 @@ class ObserverRuntime:
 
     async def _listen(self, rpc: bool) -> None:
         assert self.node is not None
-        node, variables = self.node, global_variables(self.cfg.knobs.version)
+        node = self.node
+        variables = global_variables(self.cfg.knobs.version, self.cfg.knobs.time_zone)
         self.mysql_server = ObMysqlServer(session_factory=lambda: ObSession(node, variables),
                                           identity_provider=ObIdentityProvider(node))
         await self.mysql_server.start_server(sock=self.mysql_sock, port=None)
@@ -168,4 +171,6 @@ class ObserverRuntime:
             if not self.crashed:
                 procs.mark_stopped(self.store, self.cfg.ip, self.cfg.rpc_port, self.pid)
             self.store.close()
+        if self.node is not None:
+            self.node.tables.close()
         logger.info("stopped")

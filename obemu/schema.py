@@ -1,22 +1,34 @@
-"""DDL of the shared cluster state file, attached to each connection as schema `oceanbase`."""
+"""DDL of the shared cluster state file, attached to each connection as schema `oceanbase`.
+
+The views' string columns compare as OceanBase's do (utf8mb4_general_ci: case, accents and
+trailing spaces ignored), which also makes a zone `ZONE1` a duplicate of `zone1`. Times are
+stored as UTC text and shown in the session's time zone.
+"""
 from __future__ import annotations
 
-SCHEMA_VERSION = "1"
+from obemu.sql.collation import NAME as CI
+
+SCHEMA_VERSION = "2"
+T = f"TEXT COLLATE {CI}"
+# Tables whose definition changed in version 2 (collation, GV$OB_PARAMETERS columns); an
+# older state file is rebuilt from them (obemu.state.StateStore.migrate).
+REBUILT = ("DBA_OB_SERVERS", "DBA_OB_ZONES", "GV$OB_PARAMETERS")
+VIEWS = ("V$OB_PARAMETERS", "GV$OB_SERVERS", "V$OB_SERVERS")
 
 TABLES = [
-    """CREATE TABLE IF NOT EXISTS oceanbase.DBA_OB_SERVERS (
-        SVR_IP TEXT NOT NULL, SVR_PORT INTEGER NOT NULL, ID INTEGER NOT NULL, ZONE TEXT NOT NULL,
-        SQL_PORT INTEGER NOT NULL, WITH_ROOTSERVER TEXT NOT NULL, STATUS TEXT NOT NULL,
+    f"""CREATE TABLE IF NOT EXISTS oceanbase.DBA_OB_SERVERS (
+        SVR_IP {T} NOT NULL, SVR_PORT INTEGER NOT NULL, ID INTEGER NOT NULL, ZONE {T} NOT NULL,
+        SQL_PORT INTEGER NOT NULL, WITH_ROOTSERVER {T} NOT NULL, STATUS {T} NOT NULL,
         START_SERVICE_TIME TEXT, STOP_TIME TEXT, BLOCK_MIGRATE_IN_TIME TEXT,
-        CREATE_TIME TEXT, MODIFY_TIME TEXT, BUILD_VERSION TEXT, LAST_OFFLINE_TIME TEXT,
+        CREATE_TIME TEXT, MODIFY_TIME TEXT, BUILD_VERSION {T}, LAST_OFFLINE_TIME TEXT,
         PRIMARY KEY (SVR_IP, SVR_PORT))""",
-    """CREATE TABLE IF NOT EXISTS oceanbase.DBA_OB_ZONES (
-        ZONE TEXT PRIMARY KEY, CREATE_TIME TEXT, MODIFY_TIME TEXT, STATUS TEXT NOT NULL,
-        IDC TEXT, REGION TEXT, TYPE TEXT)""",
-    """CREATE TABLE IF NOT EXISTS oceanbase."GV$OB_PARAMETERS" (
-        SVR_IP TEXT NOT NULL, SVR_PORT INTEGER NOT NULL, ZONE TEXT, SCOPE TEXT, NAME TEXT NOT NULL,
-        DATA_TYPE TEXT, VALUE TEXT, INFO TEXT, SECTION TEXT, EDIT_LEVEL TEXT,
-        PRIMARY KEY (SVR_IP, SVR_PORT, NAME))""",
+    f"""CREATE TABLE IF NOT EXISTS oceanbase.DBA_OB_ZONES (
+        ZONE {T} PRIMARY KEY, CREATE_TIME TEXT, MODIFY_TIME TEXT, STATUS {T} NOT NULL,
+        IDC {T}, REGION {T}, TYPE {T})""",
+    f"""CREATE TABLE IF NOT EXISTS oceanbase."GV$OB_PARAMETERS" (
+        SVR_IP {T} NOT NULL, SVR_PORT INTEGER NOT NULL, ZONE {T}, SCOPE {T}, TENANT_ID INTEGER,
+        NAME {T} NOT NULL, DATA_TYPE {T}, VALUE {T}, INFO {T}, SECTION {T}, EDIT_LEVEL {T},
+        DEFAULT_VALUE {T}, ISDEFAULT {T}, PRIMARY KEY (SVR_IP, SVR_PORT, NAME))""",
     """CREATE VIEW IF NOT EXISTS oceanbase."V$OB_PARAMETERS" AS
         SELECT * FROM "GV$OB_PARAMETERS"
         WHERE SVR_IP = emu_self_ip() AND SVR_PORT = emu_self_port()""",
@@ -40,6 +52,7 @@ TABLES = [
     """CREATE TABLE IF NOT EXISTS oceanbase.emu_faults (
         id INTEGER PRIMARY KEY AUTOINCREMENT, svr_ip TEXT NOT NULL DEFAULT '*',
         svr_port TEXT NOT NULL DEFAULT '*', kind TEXT NOT NULL, arg TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE IF NOT EXISTS oceanbase.emu_users (name TEXT PRIMARY KEY, auth TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS oceanbase.emu_statements (
         id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, node TEXT NOT NULL,
         sql TEXT NOT NULL, code INTEGER NOT NULL, message TEXT NOT NULL DEFAULT '')""",

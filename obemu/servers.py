@@ -9,6 +9,7 @@ from obemu.config import format_addr
 from obemu.errors import ob_error
 from obemu.faults import FaultSet, parse_faults, table_faults
 from obemu.procs import proc_row
+from obemu.sql import collation
 from obemu.state import StateStore, now_text
 from obemu.zones import insert_zone, zone_status
 
@@ -58,7 +59,7 @@ def add_servers(store: StateStore, addrs: list[tuple[str, int]], zone: str | Non
     """RootService's checks after reachability: emptiness, zone match, zone, duplicate."""
     with store.transaction() as conn:
         procs = [_empty_target(store, ip, port) for ip, port in addrs]
-        if zone is not None and any(proc["zone"] != zone for proc in procs):
+        if zone is not None and not all(collation.equal(proc["zone"], zone) for proc in procs):
             raise ob_error(4631)
         for proc in procs:
             _check_zone_active(conn, proc["zone"])
@@ -90,7 +91,7 @@ def _server_status(conn: sqlite3.Connection, ip: str, port: int, zone: str | Non
                        (ip, port)).fetchone()
     if row is None:
         raise ob_error(4620)
-    if zone is not None and row[1] != zone:
+    if zone is not None and not collation.equal(row[1], zone):
         raise ob_error(4631)
     return row[0]
 
@@ -143,8 +144,9 @@ def set_parameters(store: StateStore, params: list[tuple[str, str]],
                             (name,)).fetchone() is None:
                 raise ob_error(5099)
         for name, value in params:
-            conn.execute(f'UPDATE oceanbase."GV$OB_PARAMETERS" SET VALUE = ? WHERE NAME = ?{where}',
-                         (value, name) + args)
+            conn.execute('UPDATE oceanbase."GV$OB_PARAMETERS" SET VALUE = ?, ISDEFAULT ='
+                         " CASE WHEN DEFAULT_VALUE = ? THEN 'YES' ELSE 'NO' END"
+                         f" WHERE NAME = ?{where}", (value, value, name) + args)
 
 
 def native_auth_string(password: str) -> str:

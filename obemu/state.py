@@ -5,27 +5,29 @@ import logging
 import sqlite3
 import time
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from obemu import constants as c
-from obemu.schema import SCHEMA_VERSION, TABLES
+from obemu.schema import REBUILT, SCHEMA_VERSION, TABLES, VIEWS
+from obemu.sql import collation
 
 logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
 
 
 def now_text(epoch: float | None = None) -> str:
-    """A time as stored in the views: `YYYY-MM-DD HH:MM:SS.ffffff`."""
-    return datetime.fromtimestamp(time.time() if epoch is None else epoch).strftime(c.TIME_FORMAT)
+    """A time as stored in the views: UTC, `YYYY-MM-DD HH:MM:SS.ffffff`."""
+    moment = datetime.fromtimestamp(time.time() if epoch is None else epoch, timezone.utc)
+    return moment.strftime(c.TIME_FORMAT)
 
 
 def parse_time(text: str | None) -> float | None:
     """Inverse of now_text (epoch seconds), None for NULL."""
     if not text:
         return None
-    return datetime.fromisoformat(text).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
 
 
 class StateStore:
@@ -36,6 +38,7 @@ class StateStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        collation.register(self.conn)
         self._register_functions(self_ip, self_port, version)
         self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self.conn.execute("ATTACH DATABASE ? AS oceanbase", (str(self.path),))
@@ -66,10 +69,43 @@ class StateStore:
 
     def ensure_schema(self) -> None:
         with self.transaction() as conn:
+            recorded = self._recorded_version(conn)
+            if recorded is not None and recorded != SCHEMA_VERSION:
+                self._drop_old(conn)
             for ddl in TABLES:
                 conn.execute(ddl)
-            conn.execute("INSERT OR IGNORE INTO oceanbase.emu_meta VALUES ('schema_version', ?)",
+            if recorded is not None and recorded != SCHEMA_VERSION:
+                self._copy_old(conn)
+            conn.execute("INSERT OR REPLACE INTO oceanbase.emu_meta VALUES ('schema_version', ?)",
                          (SCHEMA_VERSION,))
+
+    @staticmethod
+    def _recorded_version(conn: sqlite3.Connection) -> str | None:
+        exists = conn.execute("SELECT 1 FROM oceanbase.sqlite_master WHERE name = 'emu_meta'"
+                              ).fetchone()
+        if exists is None:
+            return None
+        row = conn.execute("SELECT value FROM oceanbase.emu_meta WHERE key = 'schema_version'"
+                           ).fetchone()
+        return None if row is None else row[0]
+
+    @staticmethod
+    def _drop_old(conn: sqlite3.Connection) -> None:
+        """Set aside the tables of an older schema (their rows are copied back)."""
+        for view in VIEWS:
+            conn.execute(f'DROP VIEW IF EXISTS oceanbase."{view}"')
+        for table in REBUILT:
+            conn.execute(f'ALTER TABLE oceanbase."{table}" RENAME TO "{table}_old"')
+
+    @staticmethod
+    def _copy_old(conn: sqlite3.Connection) -> None:
+        for table in REBUILT:
+            old = {row[1] for row in conn.execute(f'PRAGMA oceanbase.table_info("{table}_old")')}
+            new = [row[1] for row in conn.execute(f'PRAGMA oceanbase.table_info("{table}")')]
+            shared = ", ".join(f'"{name}"' for name in new if name in old)
+            conn.execute(f'INSERT OR IGNORE INTO oceanbase."{table}" ({shared})'
+                         f' SELECT {shared} FROM oceanbase."{table}_old"')
+            conn.execute(f'DROP TABLE oceanbase."{table}_old"')
 
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         return self.conn.execute(sql, params).fetchall()

@@ -77,7 +77,8 @@ def test_clusters_with_another_name_or_id_do_not_see_each_other(fleet, tmp_path)
     for node in nodes:
         assert _nodes_seen(node) == [(node.ip,)]
     assert sorted(p.name for p in (tmp_path / "derived").glob("*.sqlite")) == [
-        "c1-1.sqlite", "c1-2.sqlite", "c2-1.sqlite"]
+        "c1-1.sqlite", "c1-1.tables.sqlite", "c1-2.sqlite", "c1-2.tables.sqlite",
+        "c2-1.sqlite", "c2-1.tables.sqlite"]
 
 
 def test_state_path_is_derived_from_name_and_id_when_obemu_state_is_unset(fleet, tmp_path):

@@ -1,0 +1,1 @@
+"""Ordinary MySQL tables on obemu: sqlglot-parsed statements run on a shared SQLite file."""
