@@ -16,6 +16,8 @@ COMMON_PARAMETERS = {"mysql_port": "INT", "rpc_port": "INT", "data_dir": "STRING
 V_COLUMNS = {"SCOPE", "NAME", "DATA_TYPE", "VALUE", "INFO", "SECTION", "EDIT_LEVEL",
              "DEFAULT_VALUE", "ISDEFAULT"}
 SERVER_COLUMNS = {"SVR_IP", "SVR_PORT", "ZONE"}
+# A cluster has many tenants; the single-node edition has one and drops the column.
+TENANT_COLUMNS = {"TENANT_ID"}
 SHOW_COLUMNS = {"svr_type", "name", "data_type", "value", "info", "section", "scope",
                 "source", "edit_level", "default_value", "isdefault"}
 SEEKDB_RPC_PORT = 2882  # seekdb is started with --port 2881 only; rpc_port is its default
@@ -48,9 +50,10 @@ def test_v_ob_parameters_describes_the_connected_server(target, ocs):
         conn = ocs.connect(observer)
         (row,) = dict_rows(conn, "SELECT * FROM oceanbase.V$OB_PARAMETERS "
                                  "WHERE NAME = 'mysql_port'")
-        # Single node: seekdb's V$ view names no server; a cluster's names the one asked.
+        # Single node: seekdb's V$ view names no server and no tenant; a cluster's names the
+        # server asked and the tenant of each parameter (NULL for cluster parameters).
         assert set(row) == per_target(target, seekdb=V_COLUMNS,
-                                      obemu=V_COLUMNS | SERVER_COLUMNS)
+                                      obemu=V_COLUMNS | SERVER_COLUMNS | TENANT_COLUMNS)
         if SERVER_COLUMNS <= set(row):
             assert (row["SVR_IP"], row["ZONE"]) == (target.server(observer)[0], OBEMU_ZONE)
 
