@@ -9,6 +9,10 @@ import pymysql
 from app.ob.errors import map_error
 
 SYS_USER = "root@sys"
+# A sys tenant starts every session at its own time zone (+08:00 by default, whatever the
+# host's), and the views give START_SERVICE_TIME and friends in the session's zone. obscale's
+# sessions run in UTC, so every time it reads is UTC (app.ob.sql makes them aware).
+SESSION_TIME_ZONE = "+00:00"
 
 
 def connect(host: str, port: int, password: str, config: Mapping[str, Any],
@@ -24,7 +28,8 @@ def connect(host: str, port: int, password: str, config: Mapping[str, Any],
             connect_timeout=float(config["OB_CONNECT_TIMEOUT_S"]),
             read_timeout=float(config["OB_READ_TIMEOUT_S"]),
             write_timeout=float(config["OB_READ_TIMEOUT_S"]),
-            autocommit=True, charset="utf8mb4", **options)
+            autocommit=True, charset="utf8mb4",
+            init_command=f"SET time_zone = '{SESSION_TIME_ZONE}'", **options)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a typed ObError
         raise map_error(exc) from None
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from app.ob.connection import execute, fetch_all
@@ -16,12 +16,23 @@ def server_address(ip: str, rpc_port: int) -> str:
     return f"{ip}:{int(rpc_port)}"
 
 
+def utc(value: Any) -> Any:
+    """A time read on obscale's UTC session (app.ob.connection) as an aware datetime."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
 @dataclass
 class ServerRow:
     zone: str
     status: str
     start_service_time: datetime | None
     stop_time: datetime | None
+
+    def __post_init__(self) -> None:
+        self.start_service_time = utc(self.start_service_time)
+        self.stop_time = utc(self.stop_time)
 
     @property
     def serving(self) -> bool:
@@ -124,4 +135,4 @@ def _as_dicts(conn, sql: str) -> list[dict[str, Any]]:
     with conn.cursor() as cursor:
         cursor.execute(sql)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, (utc(v) for v in row))) for row in cursor.fetchall()]

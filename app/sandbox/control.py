@@ -9,6 +9,8 @@ from typing import Any
 from obemu.client import connect
 from obemu.procutil import observer_pid
 
+from app.ob.connection import SESSION_TIME_ZONE
+from app.ob.sql import utc
 from app.peer.client import AgentClient
 from app.peer.errors import PeerError
 from app.sandbox import layout
@@ -62,8 +64,9 @@ def cluster_tables(sandbox: Sandbox) -> tuple[list[dict], list[dict]]:
                    cursorclass=pymysql.cursors.DictCursor)
     try:
         with conn.cursor() as cursor:
+            cursor.execute(f"SET time_zone = '{SESSION_TIME_ZONE}'")
             cursor.execute(SERVERS_SQL)
-            servers = list(cursor.fetchall())
+            servers = [{k: utc(v) for k, v in row.items()} for row in cursor.fetchall()]
             cursor.execute(ZONES_SQL)
             return servers, list(cursor.fetchall())
     finally:
