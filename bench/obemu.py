@@ -101,6 +101,85 @@ def measure_queries(base: Path, env: dict) -> dict:
             "rss_mib": rss_kib / 1024}
 
 
+STORE_ROUNDS = 300
+CONTENDED_ROUNDS = 100
+STORE_DDL = ("CREATE TABLE sub_task (id INT AUTO_INCREMENT PRIMARY KEY, state VARCHAR(32) NOT NULL,"
+             " claim_owner VARCHAR(64), updated_at DOUBLE NOT NULL)")
+
+
+def measure_store(base: Path) -> dict:
+    """The cluster store's statements on ordinary tables, through two observers of a cluster:
+    point read, insert, compare-and-set update, a FOR UPDATE transaction, and contended
+    compare-and-sets from both observers at once."""
+    fleet = Fleet(base / "store-fleet")
+    try:
+        cluster = fleet.start_cluster("127.0.3.7", root_password="pw")
+        spare = fleet.start_spare("127.0.3.8", "zone1", cluster=cluster)
+        first = connect(cluster.ip, cluster.mysql_port, password="pw")
+        cursor = first.cursor()
+        cursor.execute(f"ALTER SYSTEM ADD SERVER '{spare.addr}'")
+        conns = [first, connect(spare.ip, spare.mysql_port, password="pw")]
+        cursor.execute("CREATE DATABASE ocs")
+        for conn in conns:
+            conn.select_db("ocs")
+        cursor.execute(STORE_DDL)
+        insert_ms = _timed(lambda: cursor.execute(
+            "INSERT INTO sub_task (state, updated_at) VALUES ('PENDING', UNIX_TIMESTAMP(NOW(6)))"),
+            STORE_ROUNDS)
+        select_ms = _timed(lambda: (cursor.execute("SELECT * FROM sub_task WHERE id = 7"),
+                                    cursor.fetchall()), STORE_ROUNDS)
+        flips = iter(range(STORE_ROUNDS))
+        update_ms = _timed(lambda: cursor.execute(
+            "UPDATE sub_task SET claim_owner = %s WHERE id = 7 AND state = 'PENDING'",
+            (f"owner{next(flips)}",)), STORE_ROUNDS)
+        txn_ms = _timed(lambda: _locked_update(conns[0]), STORE_ROUNDS)
+        contended = _contended_claims(conns)
+        for conn in conns:
+            conn.close()
+    finally:
+        fleet.teardown()
+    return {"store_insert_ms_median": insert_ms, "store_select_ms_median": select_ms,
+            "store_cas_update_ms_median": update_ms, "store_for_update_txn_ms_median": txn_ms,
+            **contended}
+
+
+def _locked_update(conn) -> None:
+    with conn.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("SELECT state FROM sub_task WHERE id = 8 FOR UPDATE")
+        cursor.execute("UPDATE sub_task SET updated_at = UNIX_TIMESTAMP(NOW(6)) WHERE id = 8")
+        cursor.execute("COMMIT")
+
+
+def _contended_claims(conns) -> dict:
+    """Both observers race to claim the same fresh row, CONTENDED_ROUNDS times: each round
+    must have exactly one winner."""
+    barrier = threading.Barrier(len(conns))
+    wins = [0] * len(conns)
+    setup = conns[0].cursor()
+
+    def race(index: int) -> None:
+        with conns[index].cursor() as cursor:
+            for round_id in range(CONTENDED_ROUNDS):
+                barrier.wait()
+                wins[index] += cursor.execute(
+                    "UPDATE sub_task SET state = 'RUNNING', claim_owner = %s "
+                    "WHERE id = %s AND state = 'PENDING'", (f"observer{index}", 100 + round_id))
+    setup.execute("UPDATE sub_task SET state = 'PENDING' WHERE id BETWEEN 100 AND %s",
+                  (100 + CONTENDED_ROUNDS,))
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(len(conns))]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    elapsed = time.perf_counter() - started
+    if sum(wins) != CONTENDED_ROUNDS:
+        raise RuntimeError(f"contended claims: {wins} winners for {CONTENDED_ROUNDS} rows")
+    return {"store_contended_claims_per_s": round(CONTENDED_ROUNDS / elapsed, 1),
+            "store_contended_winners": wins}
+
+
 def measure_version() -> list[float]:
     return [_run_version() for _ in range(5)]
 
@@ -201,6 +280,7 @@ def main() -> None:
         versions = measure_version()
         in_thread_starts, in_thread_stops = measure_in_thread(base)
         stops = measure_stop_and_lease(base)
+        store = measure_store(base)
     print(json.dumps({
         "start_s_median": round(statistics.median(starts), 3),
         "start_s_max": round(max(starts), 3),
@@ -214,7 +294,10 @@ def main() -> None:
         "sigterm_with_held_statement_s": round(stops["sigterm_s"], 3),
         "sigkill_to_inactive_s": round(stops["inactive_s"], 3),
         "lease_s": LEASE_S,
-        "samples": {"starts": STARTS, "queries": QUERIES, "connects": CONNECTS},
+        **{key: round(statistics.median(value), 3) if isinstance(value, list) and key.endswith(
+            "_median") else value for key, value in store.items()},
+        "samples": {"starts": STARTS, "queries": QUERIES, "connects": CONNECTS,
+                    "store": STORE_ROUNDS, "contended": CONTENDED_ROUNDS},
     }))
 
 
