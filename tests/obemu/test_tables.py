@@ -49,6 +49,14 @@ def peewee_db(node) -> MySQLDatabase:
                          password=PASSWORD, ssl_disabled=True)
 
 
+def run_all(threads: list[threading.Thread], timeout: float) -> None:
+    """Start every thread, then wait for each (at most `timeout` seconds apiece)."""
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+
+
 def make_counter(conn) -> None:
     execute(conn, "CREATE TABLE counter (id INT PRIMARY KEY, owner VARCHAR(64), version INT)")
     with conn.cursor() as cursor:
@@ -135,10 +143,7 @@ def test_concurrent_claims_through_both_observers_have_exactly_one_winner(cluste
 
     threads = [threading.Thread(target=claim, args=(f"c{n}", cluster[n % 2]))
                for n in range(CLAIMERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_all(threads, timeout=60)
     assert failures == []
     assert len(results) == CLAIMERS
     for row in range(10):
@@ -253,10 +258,7 @@ def test_many_short_connections_through_both_observers(cluster):
                 failures.append(error.args)
 
     threads = [threading.Thread(target=hammer, args=(node, 60)) for node in cluster * 2]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    run_all(threads, timeout=120)
     assert failures == []
     with connect(second) as check:
         assert rows(check, "SELECT via, COUNT(*) FROM hit GROUP BY via ORDER BY via") == [
