@@ -40,17 +40,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> "Flask":
     _register_blueprints(app)
     # Views create and operate DAGs, enqueueing into the consumer's queue file; operators run
     # their templates' hooks (pass guard, on_finish) here too.
-    from app.dags import build_engine
+    from app.dags import build_engines
 
-    app.extensions["dag_engine"] = build_engine(settings)
+    engines = build_engines(settings)
+    app.extensions["dag_engine"] = engines.agent
+    app.extensions["cluster_engine"] = engines.cluster
     return app
 
 
 def dag_engine():
-    """The DAG engine of the app handling the current request."""
+    """The engine of this agent's own (local) DAGs, for the request being handled."""
     from flask import current_app
 
     return current_app.extensions["dag_engine"]
+
+
+def cluster_engine():
+    """The engine of the cluster's DAGs (in the cluster store), for the request being handled."""
+    from flask import current_app
+
+    return current_app.extensions["cluster_engine"]
 
 
 def _open_db() -> None:
@@ -60,10 +69,14 @@ def _open_db() -> None:
 
 
 def _close_db(exc: BaseException | None) -> None:
+    from app.clusterdb import cluster_database
     from app.db import database
 
     if not database.is_closed():
         database.close()
+    # A request that read the cluster store opened a connection to OceanBase on first use.
+    if not cluster_database.is_closed():
+        cluster_database.close()
 
 
 def _register_blueprints(app: "Flask") -> None:

@@ -32,6 +32,22 @@ DEFAULTS: dict[str, Any] = {
     # Extra DAG template modules the consumer imports (comma-separated; a plugin hook).
     "TEMPLATE_MODULES": "",
     "RECOVERY_INTERVAL_S": 10,
+    # The cluster store (spec/cluster-store.md): "ocs" keeps cluster DAGs, the cluster lock and
+    # the registry in OceanBase; "agent" keeps them in this agent's SQLite (unit tests of one
+    # module, which run no observer).
+    "CLUSTER_STORE": "ocs",
+    # A claim in the cluster store: renewed every CLUSTER_CLAIM_RENEW_S while its task runs,
+    # taken over by another member once CLUSTER_CLAIM_TTL_S (database time) passed unrenewed.
+    "CLUSTER_CLAIM_TTL_S": 6.0,
+    "CLUSTER_CLAIM_RENEW_S": 2.0,
+    # How long ready or due cluster work may sit untouched before the maintainer runs it.
+    "CLUSTER_SWEEP_GRACE_S": 3.0,
+    # The maintainer lease: one member scans the cluster store for lost work every
+    # MAINTAINER_SCAN_S; it renews the lease every MAINTAINER_RENEW_S and loses it after
+    # MAINTAINER_LEASE_S without renewal. The others check the lease as often as it is renewed.
+    "MAINTAINER_LEASE_S": 6.0,
+    "MAINTAINER_RENEW_S": 2.0,
+    "MAINTAINER_SCAN_S": 1.0,
     "SUBTASK_CEILING_S": 3600,
     # Scale-out budgets (spec/scale-out.md §3.6).
     "SCALE_OUT_POLL_INTERVAL_S": 2.0,  # the longest gap between two checks of a wait

@@ -1,4 +1,5 @@
-"""Apply the numbered migrations of app.migrations to the agent database, each exactly once.
+"""Apply the numbered migrations to their stores, each exactly once: app.migrations to the agent
+database, app.migrations.cluster to the cluster store (spec/cluster-store.md §3).
 
 The checkout keeps them in the top-level migrations/ folder; setup.cfg installs that folder as
 app.migrations. A plain checkout has no such package, so it is bound to the folder here.
@@ -37,10 +38,15 @@ def migrations_package() -> ModuleType:
     return package
 
 
-def available() -> list[str]:
-    """Migration module names in order."""
-    package = migrations_package()
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[:4].isdigit())
+CLUSTER_PACKAGE = f"{PACKAGE}.cluster"
+CLUSTER_TABLE = "obscale_schema_migration"
+
+
+def available(package: str = PACKAGE) -> list[str]:
+    """Migration module names of a series in order."""
+    migrations_package()
+    path = importlib.import_module(package).__path__
+    return sorted(m.name for m in pkgutil.iter_modules(path) if m.name[:4].isdigit())
 
 
 def applied() -> set[str]:
@@ -68,5 +74,32 @@ def run_migrations() -> list[str]:
             database.execute_sql('INSERT INTO "schema_migration" VALUES (?, ?)',
                                  (name, time.time()))
         log.info("applied migration %s", name)
+        ran.append(name)
+    return ran
+
+
+def run_cluster_migrations(db) -> list[str]:
+    """Apply the cluster store's series to `ocs` (created if missing); return the names applied.
+
+    Two agents may run this at the same moment: every cluster migration is idempotent (CREATE
+    TABLE IF NOT EXISTS with its indexes inline, upserts for seed rows) and its record is an
+    upsert, so the loser of a race repeats no-ops instead of failing.
+    """
+    from app.ob.connection import execute, session
+
+    host, port, password = db.locate()
+    with session(host, port, password, db.config) as conn:
+        execute(conn, f"CREATE DATABASE IF NOT EXISTS `{db.database}`")
+    db.execute_sql(f"CREATE TABLE IF NOT EXISTS `{CLUSTER_TABLE}` (`name` VARCHAR(255) NOT NULL "
+                   "PRIMARY KEY, `applied_at` DOUBLE NOT NULL)")
+    done = {row[0] for row in db.execute_sql(f"SELECT `name` FROM `{CLUSTER_TABLE}`")}
+    ran = []
+    for name in available(CLUSTER_PACKAGE):
+        if name in done:
+            continue
+        importlib.import_module(f"{CLUSTER_PACKAGE}.{name}").migrate(db)
+        db.execute_sql(f"INSERT INTO `{CLUSTER_TABLE}` (`name`, `applied_at`) VALUES (%s, %s) "
+                       "ON DUPLICATE KEY UPDATE `name` = `name`", (name, time.time()))
+        log.info("applied cluster store migration %s", name)
         ran.append(name)
     return ran

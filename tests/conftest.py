@@ -26,7 +26,9 @@ def home(tmp_path):
 @pytest.fixture
 def app(home):
     """An app on a temp-file database with the queue in immediate mode."""
+    # CLUSTER_STORE "agent": cluster DAGs in the SQLite file too (a unit test runs no observer).
     application = create_app({"HOME": str(home), "TESTING": True, "QUEUE_IMMEDIATE": True,
+                              "CLUSTER_STORE": "agent",
                               "TEMPLATE_MODULES": "tests.support.dag_templates"})
     with database.connection_context():
         run_migrations()

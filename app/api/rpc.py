@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from app import dag_engine
+from app import cluster_engine, dag_engine
 from app.errors import ok
+from app.node import identity
+from app.models import IDENTITY_CLUSTER_AGENT
 from app.schemas import bind
-from app.schemas.rpc import host_precheck_schema, registry_row_schema
+from app.schemas.rpc import host_precheck_schema
 from app.schemas.scale_out import scale_out_rpc_schema
-from app.scaleout import membership, receive
+from app.scaleout import receive, registry
 
 bp = Blueprint("rpc", __name__, url_prefix="/rpc/v1")
 
@@ -28,13 +30,8 @@ def scale_out_precheck():
 
 
 @bp.get("/agent/registry")
-def registry():
-    """This agent's copy of the cluster's agent registry."""
-    return ok({"contents": membership.registry_rows()})
-
-
-@bp.post("/agent/registry")
-def registry_push():
-    """A coordinator tells us about a new agent."""
-    membership.upsert_registry_row(bind(registry_row_schema))
-    return ok()
+def agent_registry():
+    """The cluster's agent registry, read from the cluster store ([] for a non-member)."""
+    if identity.get_identity().identity != IDENTITY_CLUSTER_AGENT:
+        return ok({"contents": []})
+    return ok({"contents": registry.rows(cluster_engine().store)})

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from app import dag_engine
+from app import cluster_engine, dag_engine
+from app.dags import Engines
 from app.dag.template import SCOPE_AGENT, SCOPE_CLUSTER
 from app.errors import ApiError, ok
 from app.node import dag_access
@@ -17,47 +18,56 @@ def _details() -> bool:
     return show_details(request.args)
 
 
+def _engines() -> Engines:
+    return Engines(dag_engine(), cluster_engine())
+
+
 def _contents(dags) -> Response:
-    details, views = _details(), dag_engine().views
-    return ok({"contents": [views.dag_dto(d, details) for d in dags]})
+    details, engines = _details(), _engines()
+
+    def view(dag):
+        engine = engines.cluster if dag.scope == SCOPE_CLUSTER else engines.agent
+        return engine.views.dag_dto(dag, details)
+
+    return ok({"contents": [view(d) for d in dags]})
 
 
 @bp.get("/dag/<generic_id>")
 def get_dag(generic_id: str) -> Response:
     """One DAG, with nodes and sub-tasks unless show_details is false."""
-    engine = dag_engine()
-    return ok(engine.views.dag_dto(dag_access.dag_by_generic_id(engine, generic_id), _details()))
+    engine, dag = dag_access.dag_by_generic_id(_engines(), generic_id)
+    return ok(engine.views.dag_dto(dag, _details()))
 
 
 @bp.post("/dag/<generic_id>")
 def operate_dag(generic_id: str) -> Response:
     """RETRY / ROLLBACK / CANCEL / PASS; committed before the 200."""
-    body, engine = bind(OPERATOR_SCHEMA), dag_engine()
-    engine.operate(dag_access.dag_by_generic_id(engine, generic_id).id, body["operator"])
+    body = bind(OPERATOR_SCHEMA)
+    engine, dag = dag_access.dag_by_generic_id(_engines(), generic_id)
+    engine.operate(dag.id, body["operator"])
     return ok()
 
 
 @bp.get("/node/<generic_id>")
 def get_node(generic_id: str) -> Response:
     """One node, with its sub-tasks and merged data unless show_details is false."""
-    engine = dag_engine()
-    dag, node = dag_access.node_by_generic_id(engine, generic_id)
+    engine, dag, node = dag_access.node_by_generic_id(_engines(), generic_id)
     return ok(engine.views.node_dto(dag, node, _details()))
 
 
 @bp.post("/node/<generic_id>")
 def operate_node(generic_id: str) -> Response:
     """PASS one failed node."""
-    body, engine = bind(OPERATOR_SCHEMA), dag_engine()
-    engine.operate_node(dag_access.node_by_generic_id(engine, generic_id)[1].id, body["operator"])
+    body = bind(OPERATOR_SCHEMA)
+    engine, _, node = dag_access.node_by_generic_id(_engines(), generic_id)
+    engine.operate_node(node.id, body["operator"])
     return ok()
 
 
 @bp.get("/sub_task/<generic_id>")
 def get_sub_task(generic_id: str) -> Response:
     """One sub-task with its own additional_data and logs."""
-    engine = dag_engine()
-    dag, sub_task = dag_access.sub_task_by_generic_id(engine, generic_id)
+    engine, dag, sub_task = dag_access.sub_task_by_generic_id(_engines(), generic_id)
     logs = [entry.log_content for entry in engine.sub_task_logs(sub_task)]
     return ok(engine.views.sub_task_dto(dag, sub_task, logs))
 
@@ -65,8 +75,7 @@ def get_sub_task(generic_id: str) -> Response:
 @bp.get("/sub_task/<generic_id>/logs")
 def get_sub_task_logs(generic_id: str) -> Response:
     """A sub-task's log entries."""
-    engine = dag_engine()
-    _, sub_task = dag_access.sub_task_by_generic_id(engine, generic_id)
+    engine, _, sub_task = dag_access.sub_task_by_generic_id(_engines(), generic_id)
     return ok({"contents": [engine.views.log_dto(e) for e in engine.sub_task_logs(sub_task)]})
 
 
@@ -83,11 +92,10 @@ def last_agent_maintenance() -> Response:
 @bp.get("/dag/maintain/ob")
 def last_cluster_maintenance() -> Response:
     """The last cluster maintenance DAG, plus `contents` holding it (Project rule)."""
-    engine = dag_engine()
-    dag = engine.last_maintenance_dag(SCOPE_CLUSTER)
+    dag = dag_access.last_cluster_maintenance(_engines())
     if dag is None:
         raise ApiError("Task.NotFound", "Task not found: Cluster is not under maintenance")
-    body = engine.views.dag_dto(dag, _details())
+    body = cluster_engine().views.dag_dto(dag, _details())
     return ok({**body, "contents": [body]})
 
 
@@ -101,16 +109,16 @@ def last_maintenance_per_agent() -> Response:
 @bp.get("/dag/unfinish")
 def unfinished() -> Response:
     """Unfinished cluster and local DAGs."""
-    return _contents(dag_access.unfinished_dags(dag_engine(), (SCOPE_CLUSTER, SCOPE_AGENT)))
+    return _contents(dag_access.unfinished_dags(_engines(), (SCOPE_CLUSTER, SCOPE_AGENT)))
 
 
 @bp.get("/dag/ob/unfinish")
 def cluster_unfinished() -> Response:
     """Unfinished cluster DAGs ([] on an agent that is not a cluster member)."""
-    return _contents(dag_access.cluster_unfinished_dags(dag_engine()))
+    return _contents(dag_access.cluster_unfinished_dags(_engines()))
 
 
 @bp.get("/dag/agent/unfinish")
 def agent_unfinished() -> Response:
     """Unfinished local DAGs."""
-    return _contents(dag_access.unfinished_dags(dag_engine(), (SCOPE_AGENT,)))
+    return _contents(dag_access.unfinished_dags(_engines(), (SCOPE_AGENT,)))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from app.dag.models import RETRY, RUNNING, dumps
@@ -45,7 +44,8 @@ class TaskContext:
         """A write transaction that first proves this run still holds the claim (and renews it)."""
         model = self.store.SubTask
         with self.store.atomic():
-            renewed = (model.update(claim_expires_at=time.time() + float(self.config["CLAIM_TTL_S"]))
+            expires = self.store.now() + self.store.claim_ttl(self.config)
+            renewed = (model.update(claim_expires_at=expires)
                        .where((model.id == self.sub_task_id) & (model.state == RUNNING)
                               & (model.check_seq == self._check_seq)
                               & (model.claim_owner == self._owner)).execute())
@@ -67,7 +67,7 @@ class TaskContext:
         with self._fenced():
             current = json.loads(model.select(model.context).where(model.id == self.dag_id).scalar())
             current.update(values)
-            model.update(context=dumps(current), updated_at=time.time()).where(
+            model.update(context=dumps(current), updated_at=self.store.now()).where(
                 model.id == self.dag_id).execute()
         self.params = current
 
@@ -86,13 +86,15 @@ class TaskContext:
         self.data = data
 
     def log(self, message: str) -> None:
-        """Append a task_logs line now."""
-        add_log(self.store, self.sub_task_id, self._execute_times, message)
+        """Append a task_logs line now, only while this run still holds its claim (a run that
+        was taken over records nothing)."""
+        with self._fenced():
+            add_log(self.store, self.sub_task_id, self._execute_times, message)
 
     def log_change(self, state_key: str, message: str) -> None:
         """Log when the observed state changes, otherwise at most every 30 s."""
         last_key, last_at = self._log_state
-        now = time.time()
+        now = self.store.now()
         if state_key == last_key and last_at is not None and now - last_at < LOG_REPEAT_S:
             return
         with self._fenced():
@@ -102,7 +104,7 @@ class TaskContext:
 
     def waited_s(self) -> float:
         """Seconds since this wait started (0 before the first Wait of this execution)."""
-        return 0.0 if self._wait_started_at is None else max(0.0, time.time() - self._wait_started_at)
+        return 0.0 if self._wait_started_at is None else max(0.0, self.store.now() - self._wait_started_at)
 
     def cancelled(self) -> bool:
         """True when CANCEL was requested for the DAG."""

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from typing import Any, Callable, Iterable, Mapping
 
 from huey import crontab
 from huey.api import Huey
 
-from app.dag import lock, operators, query, recovery, runner
+from app.dag import claim, lock, operators, query, recovery, runner
 from app.dag.dto import DagViews, generic_id
 from app.dag.errors import NotFound
 from app.dag.models import MODE_EXECUTE, PENDING, READY, RUN, dumps
@@ -30,18 +29,22 @@ class DagEngine:
     """Create, read, operate and run the DAGs of one store."""
 
     def __init__(self, store: DagStore, settings: Mapping[str, Any],
-                 templates: Iterable[DagTemplate], queue: Huey):
+                 templates: Iterable[DagTemplate], queue: Huey, periodic: bool = True):
+        """`periodic`: register the minute backstop sweep (a shared store's sweeps are the
+        maintainer's, app.process.cluster_executor, instead)."""
         self.store = store
         self.settings = dict(settings)
         self.templates = {t.name: check_template(t) for t in templates}
         self.queue = queue
         self.views = DagViews(store, self.generic_id)
         self._chain_token = ""
+        self.inflight = claim.Inflight()
         prefix = f"dag_{store.name}"
         self.run_task = queue.task(name=f"{prefix}_run_sub_task")(self.run_message)
         self.sweep_task = queue.task(name=f"{prefix}_recovery_sweep")(self._sweep_link)
-        queue.periodic_task(crontab(minute="*"), name=f"{prefix}_recovery_backstop")(
-            self._backstop_sweep)
+        if periodic:
+            queue.periodic_task(crontab(minute="*"), name=f"{prefix}_recovery_backstop")(
+                self._backstop_sweep)
 
     # Naming -------------------------------------------------------------------------------
 
@@ -69,7 +72,7 @@ class DagEngine:
         if self.store.in_transaction():
             raise RuntimeError("create_dag() must run outside a transaction (it enqueues after commit)")
         nodes = template.build(params)
-        now = time.time()
+        now = self.store.now()
         with self.store.atomic():
             if template.maintenance_type == MAINTENANCE_GLOBAL:
                 lock.check_free(self.store, template.scope)
@@ -166,7 +169,8 @@ class DagEngine:
 
     def run_message(self, sub_task_id: int, execute_times: int, check_seq: int) -> None:
         """The huey task: run one sub-task message (duplicates and stale ones are dropped)."""
-        context = runner.Run(self.store, self.templates, self.settings, self.generic_id)
+        context = runner.Run(self.store, self.templates, self.settings, self.generic_id,
+                             self.inflight)
         with self.store.connection():
             jobs, finished, dag = runner.run(context, sub_task_id, execute_times, check_seq)
             self.dispatch(jobs)
@@ -183,6 +187,11 @@ class DagEngine:
                     self.run_task(*job[:3])
             except Exception:  # noqa: BLE001 - the sweep re-enqueues anything lost here
                 log.exception("could not enqueue sub-task %s; the recovery sweep will", job[0])
+
+    def renew_claims(self) -> int:
+        """Renew the claims of the sub-tasks this process is running; returns how many held."""
+        with self.store.connection():
+            return claim.renew(self.store, self.inflight, self.settings)
 
     def notify_finished(self, dag_id: int, final: str) -> None:
         """Call the template's on_finish hook after the end state is committed; best effort."""

@@ -1,7 +1,6 @@
 """RETRY, ROLLBACK, CANCEL, PASS (wire spec §7.3): checks, committed effects, then enqueue."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping
 
@@ -35,7 +34,7 @@ def _refuse(reason: str, message: str, node: bool = False) -> OperatorRefused:
 
 def _apply(op: Operation, handler: Callable[[Operation], tuple[Dag, Effect]]) -> tuple[Dag, Effect]:
     with op.store.atomic():
-        op.now = time.time()
+        op.now = op.store.now()
         return handler(op)
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any, Mapping
 
 from app.dag import lock
@@ -28,8 +27,10 @@ def sweep(store: "DagStore", config: Mapping[str, Any],
     are dropped by the claim's compare-and-set. Periodic sweeps only touch what has been idle
     for longer than a claim period. Claims of dead processes are taken over in both cases.
     """
-    grace = float(config["CLAIM_TTL_S"])
-    now = time.time()
+    # A shared store's lost work is found by the maintainer's frequent scans (spec §4); an
+    # agent's own store by its consumer's sweep, which may wait as long as a claim lives.
+    grace = float(config["CLUSTER_SWEEP_GRACE_S" if store.shared else "CLAIM_TTL_S"])
+    now = store.now()
     jobs, finished = [], []
     model = store.Dag
     for dag in model.select().where(model.state.in_([READY, RUNNING])).order_by(model.id):
@@ -40,7 +41,7 @@ def sweep(store: "DagStore", config: Mapping[str, Any],
             if outcome:
                 finished.append((dag, outcome))
             continue
-        job = _due(current, now, grace, eager)
+        job = _due(current, now, grace, eager, store.here)
         if job is not None:
             jobs.append(job)
     for dag_id in lock.heal_orphans(store):
@@ -50,14 +51,14 @@ def sweep(store: "DagStore", config: Mapping[str, Any],
     return jobs, finished
 
 
-def _due(sub_task: SubTask, now: float, grace: float, eager: bool) -> Job | None:
+def _due(sub_task: SubTask, now: float, grace: float, eager: bool, here: str) -> Job | None:
     if sub_task.state == PENDING:
         idle = sub_task.ready_at is None or sub_task.ready_at <= now - grace
         return job_for(sub_task) if eager or idle else None
     if sub_task.state != RUNNING:
         return None
     if sub_task.claim_owner is not None:
-        return job_for(sub_task) if claim_dead(sub_task, now) else None
+        return job_for(sub_task) if claim_dead(sub_task, now, here) else None
     due_at = sub_task.next_check_at or 0.0
     if eager:
         return job_for(sub_task, max(0.0, due_at - now) or None)
@@ -72,4 +73,4 @@ def _repair(store: "DagStore", dag_id: int) -> tuple[list[Job], str | None]:
             return [], None
         log.warning("recovery: DAG %s had no runnable sub-task at stage %s; advancing", dag_id,
                     dag.stage)
-        return advance(store, dag, time.time())
+        return advance(store, dag, store.now())

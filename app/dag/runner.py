@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -39,6 +38,8 @@ class Run:
     templates: Mapping[str, DagTemplate]
     config: Mapping[str, Any]
     generic_id: Callable[[Any, int], str]
+    # Claims this process holds while their task runs (renewed by claims.renew in a shared store).
+    inflight: claims.Inflight | None = None
 
 
 def run(ctx: Run, sub_task_id: int, execute_times: int,
@@ -48,7 +49,13 @@ def run(ctx: Run, sub_task_id: int, execute_times: int,
     if claim is None:
         log.debug("dropped message for sub-task %s (%s, %s)", sub_task_id, execute_times, check_seq)
         return [], None, None
-    outcome = _execute(ctx, claim, ctx.templates.get(claim.dag.name))
+    if ctx.inflight is not None:
+        ctx.inflight.add(claim)
+    try:
+        outcome = _execute(ctx, claim, ctx.templates.get(claim.dag.name))
+    finally:
+        if ctx.inflight is not None:
+            ctx.inflight.discard(claim)
     if outcome.kind == "lost":
         log.warning("sub-task %s was taken over while it ran; result dropped", sub_task_id)
         return [], None, claim.dag
@@ -116,9 +123,10 @@ def failure_message(exc: BaseException, dag_id: int, sub_task_id: int) -> str:
 def record(store: "DagStore", claim: claims.Claim,
            outcome: Outcome) -> tuple[list[Job], str | None]:
     """Record the outcome if this run still owns the sub-task; return next jobs and final state."""
-    now = time.time()
     with store.atomic():
-        sub_task = store.SubTask.get_or_none(store.SubTask.id == claim.sub_task.id)
+        now = store.now()
+        sub_task = store.locked(store.SubTask.select().where(
+            store.SubTask.id == claim.sub_task.id)).first()
         if (sub_task is None or sub_task.state != RUNNING or sub_task.check_seq !=
                 claim.sub_task.check_seq or sub_task.claim_owner != claim.owner):
             log.warning("sub-task %s changed hands; outcome %s dropped", claim.sub_task.id,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +49,7 @@ def current_sub_task(store: "DagStore", dag: Dag) -> SubTask | None:
 def add_log(store: "DagStore", sub_task_id: int, execute_times: int, message: str,
             now: float | None = None) -> None:
     """Append one task_logs line."""
-    now = now or time.time()
+    now = now or store.now()
     store.SubTaskLog.create(sub_task=sub_task_id, execute_times=execute_times,
                       log_content=message, create_time=now, update_time=now)
 

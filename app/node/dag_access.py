@@ -1,4 +1,8 @@
-"""Which DAGs this agent shows, by its identity (wire spec §6.6), given a generic id."""
+"""Which DAGs this agent shows, by its identity (wire spec §6.6), given a generic id.
+
+Cluster ids ("1<id>") name DAGs of the cluster store, which every CLUSTER AGENT reads alike;
+local ids name this agent's own DAGs.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,6 +10,7 @@ from typing import Any
 from app.dag.engine import DagEngine
 from app.dag.ids import not_found, parse, same_agent
 from app.dag.template import SCOPE_AGENT, SCOPE_CLUSTER
+from app.dags import Engines
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, AgentState
 
 
@@ -13,45 +18,70 @@ def _identity() -> str:
     return AgentState.load().identity
 
 
-def _scope_of(engine: DagEngine, raw: str, kind: str) -> tuple[str, int]:
-    """Parse a generic id and decide which scope it names; NotFound when not this agent's.
+def sees_cluster_dags(engines: Engines) -> bool:
+    """A SCALING OUT target shows no cluster DAGs; with the cluster store in OceanBase only a
+    CLUSTER AGENT reads it."""
+    identity = _identity()
+    if identity == IDENTITY_SCALING_OUT:
+        return False
+    return identity == IDENTITY_CLUSTER_AGENT or not engines.shared
 
-    A SCALING OUT target shows no cluster DAGs; a local id must carry this agent's address.
-    """
+
+def _locate(engines: Engines, raw: str, kind: str) -> tuple[DagEngine, int]:
+    """Parse a generic id and pick the engine that holds it; NotFound when not this agent's."""
     parsed = parse(raw, kind)
     if parsed.is_cluster:
-        if _identity() == IDENTITY_SCALING_OUT:
+        if not sees_cluster_dags(engines):
             raise not_found()
-        return SCOPE_CLUSTER, parsed.id
-    if not same_agent(parsed, engine.settings["IP"], engine.settings["PORT"]):
+        return engines.cluster, parsed.id
+    if not same_agent(parsed, engines.agent.settings["IP"], engines.agent.settings["PORT"]):
         raise not_found()
-    return SCOPE_AGENT, parsed.id
+    return engines.agent, parsed.id
 
 
-def dag_by_generic_id(engine: DagEngine, raw: str) -> Any:
-    """The DAG a generic id names."""
-    return engine.dag_in_scope(*reversed(_scope_of(engine, raw, "dag")))
+def dag_by_generic_id(engines: Engines, raw: str) -> tuple[DagEngine, Any]:
+    """The engine and DAG a generic id names."""
+    engine, obj_id = _locate(engines, raw, "dag")
+    return engine, engine.dag_in_scope(obj_id, _scope_for(raw))
 
 
-def node_by_generic_id(engine: DagEngine, raw: str) -> tuple[Any, Any]:
-    """The node a generic id names, with its DAG."""
-    return engine.node_in_scope(*reversed(_scope_of(engine, raw, "node")))
+def node_by_generic_id(engines: Engines, raw: str) -> tuple[DagEngine, Any, Any]:
+    """The engine, DAG and node a generic id names."""
+    engine, obj_id = _locate(engines, raw, "node")
+    return (engine, *engine.node_in_scope(obj_id, _scope_for(raw)))
 
 
-def sub_task_by_generic_id(engine: DagEngine, raw: str) -> tuple[Any, Any]:
-    """The sub-task a generic id names, with its DAG."""
-    return engine.sub_task_in_scope(*reversed(_scope_of(engine, raw, "sub task")))
+def sub_task_by_generic_id(engines: Engines, raw: str) -> tuple[DagEngine, Any, Any]:
+    """The engine, DAG and sub-task a generic id names."""
+    engine, obj_id = _locate(engines, raw, "sub task")
+    return (engine, *engine.sub_task_in_scope(obj_id, _scope_for(raw)))
 
 
-def unfinished_dags(engine: DagEngine, scopes: tuple[str, ...]) -> list[Any]:
-    """Unfinished DAGs of these scopes; a SCALING OUT target has no cluster DAGs to show."""
-    if SCOPE_CLUSTER in scopes and _identity() == IDENTITY_SCALING_OUT:
-        scopes = tuple(s for s in scopes if s != SCOPE_CLUSTER)
-    return engine.unfinished_dags(scopes)
+def _scope_for(raw: str) -> str:
+    return SCOPE_CLUSTER if raw.startswith("1") else SCOPE_AGENT
 
 
-def cluster_unfinished_dags(engine: DagEngine) -> list[Any]:
+def unfinished_dags(engines: Engines, scopes: tuple[str, ...]) -> list[Any]:
+    """Unfinished DAGs of these scopes, cluster DAGs first, each oldest first."""
+    found: list[Any] = []
+    if SCOPE_CLUSTER in scopes and sees_cluster_dags(engines):
+        found += engines.cluster.unfinished_dags((SCOPE_CLUSTER,))
+    if SCOPE_AGENT in scopes:
+        found += engines.agent.unfinished_dags((SCOPE_AGENT,))
+    if not engines.shared:  # one store: keep its own order (oldest first across both scopes)
+        found.sort(key=lambda dag: dag.id)
+    return found
+
+
+def cluster_unfinished_dags(engines: Engines) -> list[Any]:
     """Unfinished cluster DAGs; none on an agent that is not a cluster member."""
     if _identity() != IDENTITY_CLUSTER_AGENT:
         return []
-    return engine.unfinished_dags((SCOPE_CLUSTER,))
+    return engines.cluster.unfinished_dags((SCOPE_CLUSTER,))
+
+
+def last_cluster_maintenance(engines: Engines) -> Any | None:
+    """The newest cluster maintenance DAG this agent can see."""
+    if not sees_cluster_dags(engines):
+        return None
+    return engines.cluster.last_maintenance_dag(SCOPE_CLUSTER)

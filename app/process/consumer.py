@@ -7,16 +7,17 @@ from typing import TYPE_CHECKING, Any, Mapping
 from huey.consumer import Consumer, Scheduler
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from app.dag.engine import DagEngine
+    from app.dags import Engines
 
 from app.config import load_config
 
 log = logging.getLogger(__name__)
 
 
-def prepare_consumer(config: Mapping[str, Any]) -> tuple[dict[str, Any], "DagEngine"]:
-    """Build the engine from `config`, bind the database, migrate, and sweep once."""
-    from app.dags import build_engine
+def prepare_consumer(config: Mapping[str, Any]) -> tuple[dict[str, Any], "Engines"]:
+    """Build the engines from `config`, bind the database, migrate, and sweep the agent's own
+    store once (the cluster store is swept by its maintainer: cluster_executor_for)."""
+    from app.dags import build_engines
     from app.db import connection, init_db
     from app.migrate import run_migrations
     from app.process.heartbeat import install_heartbeat
@@ -24,14 +25,33 @@ def prepare_consumer(config: Mapping[str, Any]) -> tuple[dict[str, Any], "DagEng
 
     settings = load_config({**config, "QUEUE_IMMEDIATE": False})
     init_db(settings["DATABASE"])
-    engine = build_engine(settings)
-    install_heartbeat(engine.queue)
+    engines = build_engines(settings)
+    install_heartbeat(engines.agent.queue)
     # Scale-out stages decrypt the stored root password with the agent's own key.
     keystore.open_keystore(settings["KEY_FILE"], int(settings["RSA_KEY_BITS"]))
     with connection():
         run_migrations()
-        engine.sweep(eager=True)
-    return settings, engine
+        engines.agent.sweep(eager=True)
+    return settings, engines
+
+
+def cluster_executor_for(engines: "Engines", settings: Mapping[str, Any]):
+    """The cluster executor thread of this consumer, or None without a cluster store."""
+    from app.migrate import run_cluster_migrations
+    from app.node.identity import get_identity
+    from app.models import IDENTITY_CLUSTER_AGENT
+    from app.process.cluster_executor import ClusterExecutor
+
+    if not engines.shared:
+        return None
+    engine = engines.cluster
+    engine.store.persistent = True
+
+    def is_member() -> bool:
+        return get_identity().identity == IDENTITY_CLUSTER_AGENT
+
+    return ClusterExecutor(engine, settings, is_member,
+                           lambda: run_cluster_migrations(engine.store.database))
 
 
 class PromptScheduler(Scheduler):
@@ -57,8 +77,12 @@ class PromptConsumer(Consumer):
 
 def run_consumer(config: Mapping[str, Any]) -> None:
     """Prepare, start the recovery chain and run the consumer until stopped."""
-    settings, engine = prepare_consumer(config)
+    settings, engines = prepare_consumer(config)
+    engine = engines.agent
     engine.start_recovery_chain()
+    executor = cluster_executor_for(engines, settings)
+    if executor is not None:
+        executor.start()
     poll = float(settings["QUEUE_POLL_S"])
     consumer = PromptConsumer(engine.queue, tick_s=float(settings["SCHEDULE_TICK_S"]),
                               workers=int(settings["QUEUE_WORKERS"]), worker_type="thread",

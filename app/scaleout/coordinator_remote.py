@@ -5,7 +5,7 @@ from app.node.identity import get_root_password
 from app.dag.template import TaskFailed
 from app.ob import sql
 from app import peer
-from app.scaleout import handshake
+from app.scaleout import handshake, registry
 from app.scaleout.rules import DIR_KEYS, check_ports, dirs_for
 from app.scaleout.steps import last_log, local_ob, node_at, peer_call, wait
 
@@ -41,6 +41,14 @@ def integrate_config(ctx) -> None:
             f"mysql_port {mysql_port}, rpc_port {rpc_port}, data_dir {dirs['data_dir']}")
 
 
+def all_agents(ctx, me: dict) -> list[dict]:
+    """Every member of the registry, this one first: the target may poll any of them (each
+    serves the cluster id from the cluster store)."""
+    others = [m for m in registry.addresses(ctx.store)
+              if (m["ip"], m["port"]) != (me["ip"], me["port"])]
+    return [me, *others] if ctx.store.shared else [me]
+
+
 def rpc_body(ctx) -> dict:
     """The body of POST /rpc/v1/ob/scale_out (spec §3.8)."""
     params, config = ctx.params, ctx.config
@@ -48,7 +56,7 @@ def rpc_body(ctx) -> dict:
     root_pwd = peer.encrypt_for(target_of(ctx), config, get_root_password() or "")
     return {
         "agentInfo": me, "obConfigs": params["config"], "zone": params["zone"],
-        "targetVersion": "", "allAgents": [me], "dirs": params["dirs"],
+        "targetVersion": "", "allAgents": all_agents(ctx, me), "dirs": params["dirs"],
         "coordinateDagId": ctx.generic_id, "rootPwd": root_pwd, "uuid": params["uuid"],
         "paramExpectDeployNextStage": handshake.EXPECT_DEPLOY_NEXT_STAGE,
         "paramExpectStartNextStage": handshake.EXPECT_START_NEXT_STAGE,

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 
 from app.dag.template import TaskFailed
-from app.models import IDENTITY_CLUSTER_AGENT, RegistryAgent
+from app.models import IDENTITY_CLUSTER_AGENT
 from app.ob import sql
 from app.ob.errors import OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH, ObError, ObTransientError
 from app import peer
-from app.scaleout import handshake, membership
+from app.scaleout import handshake, registry
 from app.scaleout.coordinator_remote import post_to_target, remote_dag, target_name, target_of
 from app.scaleout.steps import last_log, local_ob, peer_call, wait
 
@@ -116,17 +116,15 @@ def intended_registry_row(ctx) -> dict:
 
 
 def add_agent(ctx) -> None:
-    """Stage 8/10: upsert the target's registry row."""
+    """Stage 8/10: upsert the target's row of the registry (the cluster store's table)."""
     row = intended_registry_row(ctx)
-    membership.upsert_registry_row(row)
+    registry.upsert(ctx.store, row)
     ctx.log(f"registry: {row['ip']}:{row['port']} is a CLUSTER AGENT in zone {row['zone']}")
 
 
 def rollback_add_agent(ctx) -> None:
     ip, port = target_of(ctx)["ip"], int(target_of(ctx)["port"])
-    deleted = RegistryAgent.delete().where(
-        (RegistryAgent.ip == ip) & (RegistryAgent.port == port)
-        & (RegistryAgent.dag_id == ctx.generic_id)).execute()
+    deleted = registry.remove(ctx.store, ip, port, ctx.generic_id)
     ctx.log(f"registry: removed {deleted} row(s) for {ip}:{port}")
 
 

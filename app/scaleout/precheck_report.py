@@ -72,7 +72,7 @@ def precheck(engine: DagEngine, req: ScaleOutRequest, config: Mapping[str, Any])
             req.address, str(info.get("identity")), IDENTITY_SINGLE))[0])
         checks.append(_entry("versions", lambda: check_versions(req, info, config))[0])
         configs = rules.normalise_configs(req.configs, req.zone, req.port, str(info.get("homePath") or ""))
-        entry, is_new = _entry("server_absent", lambda: cluster_probe(req, configs, config))
+        entry, is_new = _entry("server_absent", lambda: cluster_probe(engine, req, configs, config))
         checks.append(entry)
         if is_new is not None:
             checks.append(result("zone", host_checks.PASS, "will create zone" if is_new else "exists",

@@ -10,13 +10,13 @@ from app.node import identity as agent
 from app.dag.engine import DagEngine
 from app.dag.errors import LockHeld
 from app.errors import ApiError
-from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE, RegistryAgent
+from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE
 from app.ob import sql
 from app.ob.connection import session
 from app.ob.errors import ObError
 from app.ob.version import observer_version
 from app import peer
-from app.scaleout import rules
+from app.scaleout import registry, rules
 from app.scaleout.templates import CLUSTER_SCALE_OUT, COORDINATOR_TEMPLATE
 
 
@@ -111,7 +111,8 @@ def check_versions(req: ScaleOutRequest, info: Mapping[str, Any], config: Mappin
                        f"({my_address(config)}) is not allowed")
 
 
-def cluster_probe(req: ScaleOutRequest, configs: Mapping[str, str], config: Mapping[str, Any]) -> bool:
+def cluster_probe(engine: DagEngine, req: ScaleOutRequest, configs: Mapping[str, str],
+                  config: Mapping[str, Any]) -> bool:
     """Check 9: the server is in neither the cluster nor the registry. Returns isNewZone."""
     _, rpc_port = rules.check_ports(configs, req.port)
     try:
@@ -121,8 +122,7 @@ def cluster_probe(req: ScaleOutRequest, configs: Mapping[str, str], config: Mapp
             is_new_zone = sql.zone_count(conn, req.zone) == 0
     except ObError as exc:
         raise ApiError("MySQL.Error", f"MySQL error: {exc}") from None
-    registered = RegistryAgent.select().where((RegistryAgent.ip == req.ip)
-                                              & (RegistryAgent.port == req.port)).exists()
+    registered = registry.exists(engine.store, req.ip, req.port)
     if in_cluster or registered:
         raise ApiError("Agent.AlreadyExists", f"Agent {req.address} already exists in cluster")
     return is_new_zone
@@ -152,7 +152,7 @@ def scale_out(engine: DagEngine, req: ScaleOutRequest,
     if same is not None:
         return engine.views.dag_dto(same, False)
     info, configs = validate(req, config)
-    is_new_zone = cluster_probe(req, configs, config)
+    is_new_zone = cluster_probe(engine, req, configs, config)
     params = {"zone": req.zone, "isNewZone": is_new_zone, "agentInfo": req.agent,
               "config": configs, "targetAgentPassword": encrypted_target_password(req, config),
               "uuid": str(uuidlib.uuid4()), "requestFingerprint": fingerprint,

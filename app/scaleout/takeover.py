@@ -9,11 +9,11 @@ from app.ob import observer
 from app.process import procfs
 from app.db import connection, database
 from app.errors import ApiError
-from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE, RegistryAgent
+from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE
 from app.ob import sql
 from app.ob.connection import session
 from app.ob.errors import ObAuthError, ObError
-from app.scaleout import membership
+from app.scaleout import membership, registry
 
 log = logging.getLogger(__name__)
 PARAMETER_NAMES = ["cluster", "cluster_id", "zone", "mysql_port", "rpc_port"]
@@ -45,6 +45,24 @@ def _read_cluster(config: Mapping[str, Any], password: str, mysql_port: int) -> 
     return own
 
 
+def _cluster_store(config: Mapping[str, Any], password: str, mysql_port: int):
+    """The cluster store, its migrations applied (spec/cluster-store.md §3); CLUSTER_STORE
+    "agent" keeps the registry in this agent's SQLite instead."""
+    from app.dag.store import agent_store, cluster_store
+
+    if config.get("CLUSTER_STORE", "ocs") == "agent":
+        return agent_store()
+    from app.clusterdb import cluster_database
+    from app.migrate import run_cluster_migrations
+
+    cluster_database.bind_to(lambda: (str(config["IP"]), mysql_port, password), config)
+    try:
+        run_cluster_migrations(cluster_database)
+    except Exception as exc:  # noqa: BLE001 - peewee/PyMySQL errors, reported in plain words
+        raise _fail(f"cannot prepare the cluster store in database ocs: {exc}") from None
+    return cluster_store(f"{config['IP']}:{config['PORT']}")
+
+
 def takeover(config: Mapping[str, Any], password: str, mysql_port: int) -> dict[str, Any]:
     """Check, then record identity, cluster, ports, root password and our registry row."""
     state = agent.get_identity()
@@ -60,13 +78,13 @@ def takeover(config: Mapping[str, Any], password: str, mysql_port: int) -> dict[
            "zone": params["zone"], "mysql_port": mysql_port, "rpc_port": int(params["rpc_port"]),
            "home_path": config["HOME"], "version": config["AGENT_VERSION"], "dag_id": "",
            **membership.host_facts()}
+    store = _cluster_store(config, password, mysql_port)
+    registry.upsert(store, row)
     with connection(), database.atomic("IMMEDIATE"):
         agent.set_identity(IDENTITY_CLUSTER_AGENT, zone=params["zone"],
                            cluster_name=params["cluster"], cluster_id=int(params["cluster_id"]),
                            mysql_port=mysql_port, rpc_port=int(params["rpc_port"]))
         agent.set_root_password(password)
-        RegistryAgent.delete().execute()
-        RegistryAgent.insert(**row).execute()
     log.info("took over %s:%s as CLUSTER AGENT of cluster %s", config["IP"], mysql_port,
              params["cluster"])
     return {"cluster": params["cluster"], "cluster_id": int(params["cluster_id"]),

@@ -19,12 +19,56 @@ def coordinator(ctx) -> dict:
     return ctx.params["agentInfo"]
 
 
+def _key(member: dict) -> tuple[str, int]:
+    return str(member["ip"]), int(member["port"])
+
+
+def coordinators(ctx) -> list[dict]:
+    """The members that can answer for the cluster DAG (spec/cluster-store.md §6): the one that
+    answered last, the one that sent the RPC, then the rest of the registry it sent."""
+    order = [ctx.local.get("answering"), coordinator(ctx), *(ctx.params.get("allAgents") or [])]
+    me = (str(ctx.config["IP"]), int(ctx.config["PORT"]))
+    seen, members = {me}, []
+    for member in order:
+        if member and _key(member) not in seen:
+            seen.add(_key(member))
+            members.append({"ip": member["ip"], "port": int(member["port"])})
+    return members
+
+
+def on_coordinator(ctx, call):
+    """call(member) on the first member that answers; PeerUnreachable when none does."""
+    unreachable = None
+    for member in coordinators(ctx):
+        try:
+            result = call(member)
+        except peer.PeerUnreachable as exc:
+            unreachable = exc
+            continue
+        if ctx.local.get("answering") != member:
+            ctx.set_local("answering", member)
+        return result
+    raise unreachable or peer.PeerUnreachable("no cluster member is known")
+
+
+def coordinator_name(ctx) -> str:
+    """The members we poll, for log lines."""
+    return f"{COORDINATOR} " + ", ".join(peer.address(m) for m in coordinators(ctx))
+
+
 def coordinator_dag(ctx) -> dict:
-    """C's cluster DAG with details, read with the root password C sent us."""
-    who = f"{COORDINATOR} {peer.address(coordinator(ctx))}"
-    with peer_call(ctx, who):
-        return peer.get_dag(coordinator(ctx), ctx.config, ctx.params["coordinateDagId"],
-                            agent.get_root_password() or "")
+    """The cluster DAG with details, from any member that answers, read with the root password
+    the coordinator sent us (every member checks the same password)."""
+    with peer_call(ctx, coordinator_name(ctx)):
+        return on_coordinator(ctx, lambda member: peer.get_dag(
+            member, ctx.config, ctx.params["coordinateDagId"], agent.get_root_password() or ""))
+
+
+def post_to_coordinator(ctx, dag_id: str, operator: str) -> None:
+    """POST an operator to the cluster DAG through any member that answers."""
+    with peer_call(ctx, coordinator_name(ctx)):
+        on_coordinator(ctx, lambda member: peer.post_operator(
+            member, ctx.config, dag_id, operator, agent.get_root_password() or ""))
 
 
 def _fail_if_coordinator_gave_up(dag: dict) -> None:
@@ -43,7 +87,7 @@ def be_scaling_agent(ctx) -> None:
     ctx.set_data("scaleOutUUID", params["uuid"])
     checks = host_checks.run_host_checks(
         ctx.config["IP"], ctx.config["HOME"], params["obConfigs"], params["dirs"],
-        peer_time=lambda: peer.server_time(coordinator(ctx), ctx.config))
+        peer_time=lambda: on_coordinator(ctx, lambda member: peer.server_time(member, ctx.config)))
     ctx.set_data("precheck", checks)
     for check in checks:
         if check["status"] != host_checks.PASS:
@@ -57,24 +101,15 @@ def be_scaling_agent(ctx) -> None:
                                             and ctx.local.get("became_scaling_out")):
         raise TaskFailed(f"Agent.Identify.NotSupportOperation: identity is {identity}, not SINGLE")
     ctx.set_local("became_scaling_out", True)
-    membership.become_scaling_out(params["zone"], own_registry_row(ctx, IDENTITY_SCALING_OUT))
+    membership.become_scaling_out(params["zone"])
     ctx.log(f"{my_address(ctx)} is SCALING OUT into zone {params['zone']}")
 
 
-def own_registry_row(ctx, identity: str) -> dict:
-    params = ctx.params
-    return {"ip": ctx.config["IP"], "port": int(ctx.config["PORT"]), "identity": identity,
-            "zone": params["zone"], "mysql_port": int(params["obConfigs"]["mysql_port"]),
-            "rpc_port": int(params["obConfigs"]["rpc_port"]), "home_path": ctx.config["HOME"],
-            "version": ctx.config["AGENT_VERSION"], "dag_id": ctx.generic_id,
-            **membership.host_facts()}
-
-
 def rollback_be_scaling_agent(ctx) -> None:
-    """Back to SINGLE: registry emptied, zone cleared, root password forgotten."""
+    """Back to SINGLE: zone cleared, root password forgotten."""
     membership.back_to_single()
     ctx.set_local("became_scaling_out", False)
-    ctx.log(f"{my_address(ctx)} is SINGLE again; registry, zone and root password cleared")
+    ctx.log(f"{my_address(ctx)} is SINGLE again; zone and root password cleared")
 
 
 def _gate(ctx, expected_key: str) -> None:
@@ -127,9 +162,7 @@ def rollback_watch(ctx) -> None:
     dag = coordinator_dag(ctx)
     if dag.get("operator") != "ROLLBACK":
         if dag.get("state") == "FAILED":
-            with peer_call(ctx, COORDINATOR):
-                peer.post_operator(coordinator(ctx), ctx.config, dag["id"], "ROLLBACK",
-                                   agent.get_root_password() or "")
+            post_to_coordinator(ctx, dag["id"], "ROLLBACK")
         wait(ctx, "rb:propagate", f"waiting: coordinator DAG {dag['id']} is "
              f"{dag['state']}/{dag['operator']}, not rolling back yet")
     idx = handshake.node_index(ctx.params["paramExpectRollbackNextStage"])
@@ -165,24 +198,26 @@ def sync_from_observer(ctx) -> None:
 
 
 def _join_cluster(ctx, config: dict) -> None:
-    who = f"{COORDINATOR} {peer.address(coordinator(ctx))}"
+    who = coordinator_name(ctx)
     with peer_call(ctx, who):
-        rows = peer.call(coordinator(ctx), ctx.config, "GET", "/rpc/v1/agent/registry",
-                         agent.get_root_password() or "")["contents"]
+        rows = on_coordinator(ctx, lambda member: peer.call(
+            member, ctx.config, "GET", "/rpc/v1/agent/registry",
+            agent.get_root_password() or ""))["contents"]
     me = next((r for r in rows if r["ip"] == ctx.config["IP"]
                and int(r["port"]) == int(ctx.config["PORT"])), None)
     if me is None:
         wait(ctx, "sync:registry", f"waiting: the coordinator's registry has no row for {my_address(ctx)}")
     membership.join_cluster(me["identity"], zone=ctx.params["zone"], cluster_name=config["cluster"],
                        cluster_id=int(config["cluster_id"]), mysql_port=int(config["mysql_port"]),
-                       rpc_port=int(config["rpc_port"]), registry=rows)
-    ctx.log(f"pulled {len(rows)} registry row(s) from {who}; identity is now {me['identity']}")
+                       rpc_port=int(config["rpc_port"]))
+    ctx.log(f"found our row among the cluster's {len(rows)} registered agent(s); identity is now "
+            f"{me['identity']}")
 
 
 def rollback_sync(ctx) -> None:
-    """Identity back to SCALING OUT; registry reduced to our own row."""
-    membership.become_scaling_out(ctx.params["zone"], own_registry_row(ctx, IDENTITY_SCALING_OUT))
-    ctx.log(f"{my_address(ctx)} is SCALING OUT again; registry reduced to its own row")
+    """Identity back to SCALING OUT."""
+    membership.become_scaling_out(ctx.params["zone"])
+    ctx.log(f"{my_address(ctx)} is SCALING OUT again")
 
 
 def observer_log_tail(home: str) -> str:

@@ -10,7 +10,6 @@ from app.scaleout import coordinator_remote as remote
 from app.scaleout import coordinator_sql as cluster
 from app import peer
 from app.scaleout import start_observer, target, workdir
-from app.scaleout.registry_push import push_new_agent
 from app.scaleout.steps import peer_call, wait
 
 log = logging.getLogger(__name__)
@@ -153,20 +152,12 @@ def propagate_from_target(ctx, operator: str) -> None:
     dag = target.coordinator_dag(ctx)
     if dag.get("state") != "FAILED":
         return
-    with peer_call(ctx, target.COORDINATOR):
-        peer.post_operator(target.coordinator(ctx), ctx.config, dag["id"], operator,
-                           agent.get_root_password() or "")
+    target.post_to_coordinator(ctx, dag["id"], operator)
     ctx.log(f"sent {operator} to coordinator DAG {dag['id']}")
 
 
-def push_registry_row(dag, outcome: str, config: Mapping[str, Any]) -> None:
-    """After success, tell every other registered agent about the new one (best effort)."""
-    if outcome in ("SUCCEED", "PASSED"):
-        push_new_agent(dag.context_dict()["agentInfo"], config)
-
-
 COORDINATOR_TEMPLATE = DagTemplate(CLUSTER_SCALE_OUT, coordinator_nodes, scope="cluster",
-                                   propagate=propagate_from_coordinator, on_finish=push_registry_row,
+                                   propagate=propagate_from_coordinator,
                                    pass_guard=cluster.pass_guard)
 TARGET_TEMPLATE = DagTemplate(LOCAL_SCALE_OUT, target_nodes, scope="agent",
                               propagate=propagate_from_target)

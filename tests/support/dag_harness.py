@@ -16,8 +16,10 @@ from tests.support import agents
 from tests.support.polling import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The engine's own tests run on one SINGLE agent, so its cluster-scope test DAGs live in that
+# agent's SQLite (CLUSTER_STORE "agent"); the cluster store has suites of its own.
 TEMPLATE_ENV = {"OBSCALE_TEMPLATE_MODULES": "tests.support.dag_templates",
-                "PYTHONPATH": str(REPO_ROOT)}
+                "OBSCALE_CLUSTER_STORE": "agent", "PYTHONPATH": str(REPO_ROOT)}
 
 
 @dataclass
@@ -76,7 +78,8 @@ def bind_test_process(config: Mapping[str, Any]) -> None:
     from tests.support.engine_proxy import engine
 
     init_db(config["DATABASE"])
-    engine.target = build_engine({**config, "TEMPLATE_MODULES": "tests.support.dag_templates"})
+    engine.target = build_engine({**config, "TEMPLATE_MODULES": "tests.support.dag_templates",
+                                  "CLUSTER_STORE": "agent"})
 
 
 def unbind_test_process() -> None:

@@ -31,7 +31,8 @@ def test_prepare_consumer_binds_files_and_sweeps_eagerly(dag_app, files, manual)
     created = engine.create_dag(templates.template(templates.LINEAR), files.params())
     manual.jobs.clear()  # as if the consumer died with the message in hand
     config = {**dag_app.config, "TEMPLATE_MODULES": "tests.support.dag_templates"}
-    settings, consumer_engine = worker.prepare_consumer(config)
+    settings, engines = worker.prepare_consumer(config)
+    consumer_engine = engines.agent
     assert settings["QUEUE_DATABASE"] == dag_app.config["QUEUE_DATABASE"]
     assert consumer_engine.queue.immediate is False
     assert consumer_engine.queue.storage.filename == dag_app.config["QUEUE_DATABASE"]
