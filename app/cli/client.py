@@ -131,7 +131,7 @@ class Session:
 def describe(exc: PeerError) -> str:
     """The message for a failed call, with a hint for a known errCode."""
     if isinstance(exc, PeerRefused) and exc.err_code:
-        hint = error_hint(exc.err_code)
+        hint = error_hint(exc.err_code, exc.message, exc.server)
         return f"{exc.server}: {exc.err_code}: {exc.message}" + (f"\nhint: {hint}" if hint else "")
     return str(exc)
 

@@ -1,6 +1,7 @@
 """Views of the CLI's output: pure functions from DAG, check and table data to text."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -31,10 +32,21 @@ ERROR_HINTS = {
 }
 
 
-def error_hint(err_code: str) -> str:
-    """What to do about an errCode, or '' when there is nothing specific to say."""
+HOLDER_ID = re.compile(r"by DAG (\d+)\b")
+
+
+def error_hint(err_code: str, message: str = "", agent: str = "") -> str:
+    """What to do about an errCode, or '' when there is nothing specific to say.
+
+    For a held cluster lock the message names the holder's generic id: the hint is the command
+    that shows it (on `agent`, any member of the cluster)."""
     if err_code.startswith("Task.Dag.Operator.") and "NotFailed" in err_code:
         return "the DAG is not FAILED; look at it with `obscale dag show`"
+    holder = HOLDER_ID.search(message) if err_code == "OB.Cluster.UnderMaintenanceWithDag" else None
+    if holder:
+        where = f" --agent {agent}" if agent else ""
+        return (f"DAG {holder.group(1)} holds the cluster lock; see it with `obscale dag show "
+                f"{holder.group(1)}{where}`, then wait for it, or retry or roll it back")
     return ERROR_HINTS.get(err_code, "")
 
 

@@ -172,5 +172,12 @@ def _lock_held(engine: DagEngine, held: LockHeld, fingerprint: str | None) -> di
     if holder is None:
         raise ApiError("OB.Cluster.UnderMaintenance", "Create task 'Cluster scale out' failed: "
                        "OceanBase cluster is under maintenance, please try again later")
-    raise ApiError("OB.Cluster.UnderMaintenanceWithDag", "Create task 'Cluster scale out' failed: "
-                   f"OceanBase cluster is under maintenance by DAG: {holder.name}, please try again later")
+    raise under_maintenance(engine, holder, "Cluster scale out")
+
+
+def under_maintenance(engine: DagEngine, holder, task: str) -> ApiError:
+    """OB.Cluster.UnderMaintenanceWithDag naming the holder's generic id (the same on every
+    member) and name, so the operator can look at it from wherever they are."""
+    return ApiError("OB.Cluster.UnderMaintenanceWithDag", f"Create task '{task}' failed: "
+                    f"OceanBase cluster is under maintenance by DAG {engine.generic_id(holder, holder.id)} "
+                    f"({holder.name}, {holder.state}), please try again later")

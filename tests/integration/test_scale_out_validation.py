@@ -127,7 +127,8 @@ def test_lock_resubmit_cancel_and_pass(setup, client, faults):
     setup.add_target("127.0.0.87")
     resp = post(setup, body(ip="127.0.0.87"))
     assert error_of(resp)[:2] == (500, "OB.Cluster.UnderMaintenanceWithDag")
-    assert "under maintenance by DAG: Cluster scale out" in resp.json()["error"]["message"]
+    assert f"under maintenance by DAG {dag.generic_id} (Cluster scale out" in \
+        resp.json()["error"]["message"]
     _wait_stage(client, dag.generic_id, 9)
     # PASS waives only the serving wait, so the target must have been seen as CLUSTER AGENT.
     wait_until(lambda: (client.get_dag(dag.generic_id).additional_data or {}).get("targetIdentity")

@@ -179,3 +179,10 @@ def test_sandbox_usage_never_prints_the_password():
     assert ("obscale scale-out --agent 127.0.0.60:2886 --target 127.0.0.61:2886 --zone zone1 "
             "--password-env OB_ROOT_PASSWORD --wait") in text
     assert "client.scale_out('127.0.0.62', 2886, 'zone2'" in text
+
+
+def test_a_held_cluster_lock_hint_names_the_command_for_the_holder():
+    message = ("Create task 'Cluster scale out' failed: OceanBase cluster is under maintenance by "
+               "DAG 112 (Cluster scale out, RUNNING), please try again later")
+    hint = render.error_hint("OB.Cluster.UnderMaintenanceWithDag", message, "127.0.0.9:2886")
+    assert "`obscale dag show 112 --agent 127.0.0.9:2886`" in hint
