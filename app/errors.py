@@ -66,6 +66,7 @@ CATALOGUE: dict[str, tuple[int, int]] = {
     "Task.Node.Operator.PassNotFailedNode": (400, 0),
     "Task.Node.Operator.PassNotAllowed": (400, 0),
     "Admin.Health.Down": (503, 0),
+    "OB.ClusterStore.Unavailable": (503, 0),
 }
 
 UNEXPECTED_MESSAGE = "Unexpected error: Internal Server Error"
@@ -180,7 +181,23 @@ def _engine_error(exc: DagError) -> Response:
     return error_response(engine_error(exc))
 
 
+def cluster_store_error(exc: BaseException) -> ApiError | None:
+    """The envelope for a failure of the cluster store (OceanBase over PyMySQL), or None."""
+    origin = exc if type(exc).__module__.startswith("pymysql") else exc.__context__
+    if origin is None or not type(origin).__module__.startswith("pymysql"):
+        return None
+    detail = ": ".join(str(arg) for arg in getattr(origin, "args", ())[:2]) or type(origin).__name__
+    return ApiError("OB.ClusterStore.Unavailable", "The cluster store (database ocs in OceanBase) "
+                    f"did not answer: {detail}; another member of the cluster may, or try again "
+                    "once the local observer serves")
+
+
 def _unexpected(exc: Exception) -> Response:
+    store_error = cluster_store_error(exc)
+    if store_error is not None:
+        log.warning("cluster store error in %s %s: %s", request.method, request.path,
+                    store_error.message)
+        return error_response(store_error)
     log.exception("unexpected error in %s %s (trace %s)", request.method, request.path,
                   getattr(g, "trace_id", ""))
     return error_response(ApiError("Common.Unexpected", UNEXPECTED_MESSAGE))

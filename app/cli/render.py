@@ -29,6 +29,8 @@ ERROR_HINTS = {
         "another DAG holds the cluster lock; finish it (dag show, retry or rollback) first",
     "OB.Cluster.UnderMaintenance": "another DAG holds the cluster lock; wait, or finish it first",
     "Task.NotFound": "this agent does not know that id (cluster ids start with 1)",
+    "OB.ClusterStore.Unavailable":
+        "this member cannot reach OceanBase; ask another member with --agent, or check its observer",
 }
 
 

@@ -137,6 +137,7 @@ def start_gate(ctx) -> None:
 def watch_cluster_dag(ctx) -> None:
     """Stage 6: follow C's DAG until it reaches its last stage."""
     dag = coordinator_dag(ctx)
+    _note_add_server(ctx, dag)
     _fail_if_coordinator_gave_up(dag)
     if int(dag["stage"]) < int(dag["max_stage"]) and dag.get("state") != "SUCCEED":
         wait(ctx, f"watch:{dag['stage']}", f"waiting: coordinator DAG {dag['id']} at stage "
@@ -157,9 +158,39 @@ def rolled_back_past(dag: dict, idx: int) -> bool:
     return node.get("state") == "PENDING"
 
 
+ADD_SERVER_NODE = "Add server for scale_out"
+
+
+def _note_add_server(ctx, dag: dict) -> None:
+    """Remember (durably) once the cluster DAG has begun, or may have begun, its ADD SERVER:
+    from then on the cluster may depend on this node."""
+    if ctx.local.get("addServerMayHaveRun"):
+        return
+    node = next((n for n in dag.get("nodes") or [] if n.get("name") == ADD_SERVER_NODE), None)
+    if node is None or node.get("state") != "PENDING" or dag.get("state") == "SUCCEED":
+        ctx.set_local("addServerMayHaveRun", True)
+
+
 def rollback_watch(ctx) -> None:
-    """Hold the observer stop until C has undone ADD SERVER and ADD/START ZONE."""
-    dag = coordinator_dag(ctx)
+    """Hold the observer stop until C has undone ADD SERVER and ADD/START ZONE.
+
+    When no member of the cluster answers and the cluster DAG was never seen to begin its ADD
+    SERVER, nothing of the cluster depends on this node (spec/cluster-store.md §6): the rollback
+    goes on alone. This DAG got here FAILED, so its watch had already outlasted its budget."""
+    try:
+        dag = on_coordinator(ctx, lambda member: peer.get_dag(
+            member, ctx.config, ctx.params["coordinateDagId"], agent.get_root_password() or ""))
+    except peer.PeerUnreachable as exc:
+        if not ctx.local.get("addServerMayHaveRun"):
+            ctx.log(f"no member of the cluster answers ({exc.reason}) and the cluster DAG never "
+                    "began adding this server: rolling back without it")
+            return
+        wait(ctx, "rb:unreachable", f"waiting: {coordinator_name(ctx)} unreachable ({exc.reason}); "
+             "the cluster may hold this server, so its own rollback must come first")
+    except peer.PeerRefused as exc:
+        with peer_call(ctx, coordinator_name(ctx)):
+            raise exc
+    _note_add_server(ctx, dag)
     if dag.get("operator") != "ROLLBACK":
         if dag.get("state") == "FAILED":
             post_to_coordinator(ctx, dag["id"], "ROLLBACK")
