@@ -8,17 +8,15 @@ root@sys with the password the agent keeps (encrypted) in its SQLite state.
 """
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
-from peewee import (AutoField, CharField, FloatField, IntegerField, Model, MySQLDatabase,
-                    TextField)
+from peewee import AutoField, CharField, FloatField, IntegerField, Model, MySQLDatabase
 
 from app.dag.models import DagModels, make_models
-from app.models import IDENTITY_CLUSTER_AGENT, REGISTRY_FIELDS
+from app.models import RegistryRow, registry_columns
 from app.ob.connection import SESSION_TIME_ZONE
 
 DATABASE_NAME = "ocs"
@@ -101,30 +99,14 @@ class ClusterBase(Model):
 CLUSTER_MODELS: DagModels = make_models(ClusterBase)
 
 
-class ClusterAgent(ClusterBase):
-    """One agent of the cluster (spec/scale-out.md §1.6): the one registry every member reads."""
+class _ClusterAgentMeta:
+    indexes = ((("ip", "port"), True),)
 
-    id = AutoField()
-    ip = CharField()
-    port = IntegerField()
-    identity = CharField(default=IDENTITY_CLUSTER_AGENT)
-    zone = CharField(default="")
-    mysql_port = IntegerField(default=0)
-    rpc_port = IntegerField(default=0)
-    home_path = TextField(default="")
-    version = CharField(default="")
-    os = CharField(default="")
-    architecture = CharField(default="")
-    public_key = TextField(default="")
-    dag_id = CharField(default="")
-    updated_at = FloatField(default=time.time)
 
-    class Meta:
-        indexes = ((("ip", "port"), True),)
-
-    def to_dict(self) -> dict:
-        """The wire form of a registry row."""
-        return {f: getattr(self, f) for f in REGISTRY_FIELDS}
+# One agent of the cluster (spec/scale-out.md §1.6): the one registry every member reads.
+ClusterAgent = type("ClusterAgent", (RegistryRow, ClusterBase), {
+    "id": AutoField(), **registry_columns(), "updated_at": FloatField(default=time.time),
+    "Meta": _ClusterAgentMeta, "__module__": __name__})
 
 
 class ExecutorLease(ClusterBase):
@@ -150,14 +132,3 @@ def configure(config: Mapping[str, Any]) -> ClusterDatabase:
 
     cluster_database.bind_to(locate, config)
     return cluster_database
-
-
-@contextlib.contextmanager
-def connection() -> Iterator[ClusterDatabase]:
-    """Open a connection for this thread if it has none; close only what was opened here."""
-    opened = cluster_database.connect(reuse_if_open=True)
-    try:
-        yield cluster_database
-    finally:
-        if opened and not cluster_database.is_closed():
-            cluster_database.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from peewee import BigIntegerField, CharField, FloatField, IntegerField, Model, TextField
 
@@ -52,33 +53,37 @@ class ReplayEntry(BaseModel):
     expires_at = BigIntegerField(index=True)
 
 
-class RegistryAgent(BaseModel):
-    """One agent of the cluster as this agent knows it (spec/scale-out.md §1.6)."""
+REGISTRY_FIELDS = ("ip", "port", "identity", "zone", "mysql_port", "rpc_port", "home_path",
+                   "version", "os", "architecture", "public_key", "dag_id")
 
-    ip = CharField()
-    port = IntegerField()
-    identity = CharField(default=IDENTITY_CLUSTER_AGENT)
-    zone = CharField(default="")
-    mysql_port = IntegerField(default=0)
-    rpc_port = IntegerField(default=0)
-    home_path = TextField(default="")
-    version = CharField(default="")
-    os = CharField(default="")
-    architecture = CharField(default="")
-    public_key = TextField(default="")
-    # The DAG that wrote the row (generic id); rollback deletes only rows it owns.
-    dag_id = CharField(default="")
 
-    class Meta:
-        table_name = "registry_agent"
-        indexes = ((("ip", "port"), True),)
+def registry_columns() -> dict[str, Any]:
+    """The columns of one registry row (spec/scale-out.md §1.6), as new fields for one model;
+    `dag_id` is the DAG that wrote the row (generic id): a rollback deletes only its own rows."""
+    return {"ip": CharField(), "port": IntegerField(),
+            "identity": CharField(default=IDENTITY_CLUSTER_AGENT), "zone": CharField(default=""),
+            "mysql_port": IntegerField(default=0), "rpc_port": IntegerField(default=0),
+            "home_path": TextField(default=""), "version": CharField(default=""),
+            "os": CharField(default=""), "architecture": CharField(default=""),
+            "public_key": TextField(default=""), "dag_id": CharField(default="")}
+
+
+class RegistryRow:
+    """What every registry model answers, whichever store it lives in."""
 
     def to_dict(self) -> dict:
         """The wire form of a registry row."""
         return {f: getattr(self, f) for f in REGISTRY_FIELDS}
 
 
-REGISTRY_FIELDS = ("ip", "port", "identity", "zone", "mysql_port", "rpc_port", "home_path",
-                   "version", "os", "architecture", "public_key", "dag_id")
+class _RegistryAgentMeta:
+    table_name = "registry_agent"
+    indexes = ((("ip", "port"), True),)
+
+
+# One agent of the cluster in this agent's SQLite: the registry of CLUSTER_STORE "agent" only
+# (the cluster store's own table is app.clusterdb.ClusterAgent).
+RegistryAgent = type("RegistryAgent", (RegistryRow, BaseModel),
+                     {**registry_columns(), "Meta": _RegistryAgentMeta, "__module__": __name__})
 
 MODELS = [AgentState, ReplayEntry, RegistryAgent]
