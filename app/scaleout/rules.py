@@ -10,9 +10,11 @@ from typing import Any, Mapping
 
 from app.errors import ApiError
 
-ZONE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-KEY_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*$")
-CAPACITY_PATTERN = re.compile(r"^(\d+([KMGTP]B?)?|\d+%)$", re.IGNORECASE)
+# Whole strings only (fullmatch): `$` alone would also match before a final line break.
+ZONE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+KEY_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")
+# A capacity needs its unit (a bare 8 would be 8 bytes) or is a percentage.
+CAPACITY_PATTERN = re.compile(r"\d+[KMGTP]B?|\d+%", re.IGNORECASE)
 FORBIDDEN_VALUE_CHARS = (",", "'", '"', "\n", "\r")
 DENIED_KEYS = ("zone", "cluster", "cluster_id", "appname", "home_path", "local_ip",
                "rootservice_list", "rs_list", "root_password")
@@ -32,9 +34,14 @@ def check_ip(ip: str) -> str:
     try:
         if "%" in ip:
             raise ValueError(ip)
-        return str(ipaddress.ip_address(ip))
+        address = ipaddress.ip_address(ip)
     except ValueError:
         raise ApiError("Common.InvalidIp", f"'{ip}' is not a valid IP address") from None
+    if address.is_unspecified or address.is_multicast:
+        kind = "unspecified" if address.is_unspecified else "multicast"
+        raise ApiError("Common.InvalidIp", f"'{ip}' is an {kind} address; give the address the "
+                       "new agent serves on")
+    return str(address)
 
 
 def check_agent_port(port: int) -> int:
@@ -65,7 +72,7 @@ def fingerprint(ip: str, port: int, zone: str, configs: Mapping[str, str]) -> st
 
 
 def check_zone(zone: str) -> str:
-    if not ZONE_PATTERN.match(zone):
+    if not ZONE_PATTERN.fullmatch(zone):
         raise illegal(f"Illegal argument: zone '{zone}' must match {ZONE_PATTERN.pattern}")
     return zone
 
@@ -75,7 +82,7 @@ def check_keys_and_values(configs: Mapping[str, str], allowed_denied: tuple[str,
     for key, value in configs.items():
         if key == "homePath":
             continue
-        if not KEY_PATTERN.match(key):
+        if not KEY_PATTERN.fullmatch(key):
             raise illegal(f"Illegal argument: config key '{key}' must match {KEY_PATTERN.pattern}")
         if any(ch in value for ch in FORBIDDEN_VALUE_CHARS):
             raise illegal(f"Illegal argument: the value of '{key}' must not contain "
@@ -89,7 +96,7 @@ def port_value(configs: Mapping[str, str], key: str, default: int) -> int:
     raw = configs.get(key)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"\d{1,5}", raw) or not 1025 <= int(raw) <= 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", raw) or not 1025 <= int(raw) <= 65535:
         raise ApiError("Common.InvalidPort", f"The port '{raw}' is invalid, must be in [1025, 65535]")
     return int(raw)
 
@@ -109,9 +116,9 @@ def check_ports(configs: Mapping[str, str], agent_port: int) -> tuple[int, int]:
 def check_capacities_and_dirs(configs: Mapping[str, str]) -> None:
     """8f: capacity syntax; directory keys absolute and normalised."""
     for key in CAPACITY_KEYS:
-        if key in configs and not CAPACITY_PATTERN.match(configs[key]):
+        if key in configs and not CAPACITY_PATTERN.fullmatch(configs[key]):
             raise illegal(f"Illegal argument: {key} '{configs[key]}' is not a capacity "
-                          "such as 8G, 512M or 100%")
+                          "with a unit, such as 8G, 512M or 100%")
     for key in DIR_KEYS:
         if key in configs:
             path = configs[key]
@@ -124,6 +131,9 @@ def normalise_configs(configs: Mapping[str, str], zone: str, agent_port: int,
                       home_path: str) -> dict[str, str]:
     """Check 8 in order (8a..8f); returns the configs with homePath set to the target's home."""
     out = map_legacy_keys(configs)
+    if "homePath" in out:
+        raise illegal("Illegal argument: homePath cannot be given in obConfigs; the new node's "
+                      "home is the one its agent serves (GET /api/v1/info on it)")
     out["homePath"] = home_path
     check_zone(zone)
     check_keys_and_values(out)

@@ -46,11 +46,22 @@ def test_conflicting_legacy_keys_are_illegal():
                                  "both rpc_port and rpcPort, use rpc_port instead.")
 
 
-def test_home_path_is_overwritten():
-    assert _normalise({"homePath": "/elsewhere"})["homePath"] == HOME
+def test_home_path_is_set_from_the_target_and_refused_in_obconfigs():
+    assert _normalise({})["homePath"] == HOME
+    with pytest.raises(ApiError) as err:
+        _normalise({"homePath": "/elsewhere"})
+    assert err.value.err_code == "Common.IllegalArgument" and "homePath" in err.value.message
 
 
-@pytest.mark.parametrize("zone", ["zone 2", "2zone", "z'; DROP", "", "z" * 129, "zöne"])
+@pytest.mark.parametrize("ip", ["0.0.0.0", "::", "224.0.0.1", "ff02::1"])
+def test_unspecified_and_multicast_addresses_are_refused(ip):
+    with pytest.raises(ApiError) as err:
+        rules.check_ip(ip)
+    assert err.value.err_code == "Common.InvalidIp"
+    assert "address the new agent serves on" in err.value.message
+
+
+@pytest.mark.parametrize("zone", ["zone 2", "2zone", "z'; DROP", "", "z" * 129, "zöne", "zone1\n"])
 def test_bad_zone_names(zone):
     with pytest.raises(ApiError) as err:
         _normalise({}, zone=zone)
@@ -68,6 +79,10 @@ def test_bad_zone_names(zone):
     ({"cluster_id": "1"}, "'cluster_id' is set by the agent"),
     ({"rootservice_list": "x"}, "'rootservice_list' is set by the agent"),
     ({"memory_limit": "lots"}, "memory_limit 'lots' is not a capacity"),
+    ({"memory_limit": "8"}, "memory_limit '8' is not a capacity with a unit"),
+    ({"memory_limit": "8G\n"}, "must not contain"),
+    ({"memory_limit\n": "8G"}, "config key 'memory_limit\n'"),
+    ({"rootservice_list\n": "x"}, "config key 'rootservice_list\n'"),
     ({"datafile_size": "8X"}, "datafile_size '8X'"),
     ({"data_dir": "relative/path"}, "data_dir 'relative/path' must be an absolute"),
     ({"clog_dir": "/data/../etc"}, "clog_dir '/data/../etc'"),
@@ -81,7 +96,7 @@ def test_illegal_configs(configs, fragment):
     assert fragment in err.value.message
 
 
-@pytest.mark.parametrize("value", ["1024", "65536", "0", "abc", "28 81", "-1"])
+@pytest.mark.parametrize("value", ["1024", "65536", "0", "abc", "28 81", "-1", "２８８１"])
 def test_port_values_outside_range(value):
     with pytest.raises(ApiError) as err:
         _normalise({"rpc_port": value})
@@ -89,7 +104,7 @@ def test_port_values_outside_range(value):
     assert err.value.message == f"The port '{value}' is invalid, must be in [1025, 65535]"
 
 
-@pytest.mark.parametrize("value", ["8G", "512M", "8gb", "100%", "1024", "2T"])
+@pytest.mark.parametrize("value", ["8G", "512M", "8gb", "100%", "1024K", "2T"])
 def test_capacities_accepted(value):
     assert _normalise({"memory_limit": value})["memory_limit"] == value
 
