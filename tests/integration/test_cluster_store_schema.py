@@ -16,7 +16,7 @@ from app.migrate import available, run_cluster_migrations
 from obemu.testing import Fleet
 
 pytestmark = pytest.mark.integration
-IP = "127.0.4.1"
+IP = "127.0.5.1"
 PASSWORD = "Root-pw_4"
 SCHEMA_QUERY = ("SELECT table_name, column_name, column_type, is_nullable FROM "
                 "information_schema.columns WHERE table_schema = %s ORDER BY table_name, "
