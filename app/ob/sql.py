@@ -67,6 +67,17 @@ def zone_count(conn, zone: str) -> int:
     return int(rows[0][0])
 
 
+def zone_names(conn) -> list[str]:
+    """Every zone of the cluster, as DBA_OB_ZONES spells it."""
+    return [str(row[0]) for row in fetch_all(conn, "SELECT ZONE FROM oceanbase.DBA_OB_ZONES")]
+
+
+def parameter_names(conn) -> set[str]:
+    """The names of every parameter the cluster knows (GV$OB_PARAMETERS)."""
+    return {str(row[0]) for row in fetch_all(
+        conn, "SELECT DISTINCT NAME FROM oceanbase.GV$OB_PARAMETERS")}
+
+
 def zone_status(conn, zone: str) -> str | None:
     """'ACTIVE', 'INACTIVE', or None when the zone does not exist."""
     rows = fetch_all(conn, "SELECT STATUS FROM oceanbase.DBA_OB_ZONES WHERE ZONE = %s", (zone,))

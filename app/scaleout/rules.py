@@ -1,6 +1,7 @@
 """Validation and normalisation of a scale-out request (spec/scale-out.md §2, checks 1 and 8)."""
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 import json
@@ -75,6 +76,31 @@ def check_zone(zone: str) -> str:
     if not ZONE_PATTERN.fullmatch(zone):
         raise illegal(f"Illegal argument: zone '{zone}' must match {ZONE_PATTERN.pattern}")
     return zone
+
+
+# Keys obscale consumes itself, besides OceanBase's own parameters.
+OBSCALE_KEYS = frozenset({*DIR_KEYS, "mysql_port", "rpc_port", "homePath"})
+
+
+def check_known_keys(configs: Mapping[str, str], parameters: set[str]) -> None:
+    """Every key is an OceanBase parameter of this cluster (`parameters`, as it names them) or
+    one obscale consumes; a typo gets the nearest name as a hint."""
+    for key in configs:
+        if key in parameters or key in OBSCALE_KEYS:
+            continue
+        close = difflib.get_close_matches(key, sorted(parameters | OBSCALE_KEYS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise illegal(f"Illegal argument: '{key}' is neither a parameter of this OceanBase "
+                      f"cluster nor a key obscale uses{hint}")
+
+
+def check_zone_case(zone: str, zones: list[str]) -> None:
+    """OceanBase compares zone names ignoring case: 'Zone1' beside 'zone1' is the same zone
+    under another spelling, refused with the existing name."""
+    for existing in zones:
+        if existing != zone and existing.lower() == zone.lower():
+            raise illegal(f"Illegal argument: zone '{zone}' differs from the existing zone "
+                          f"'{existing}' only in letter case; use '{existing}'")
 
 
 def check_keys_and_values(configs: Mapping[str, str], allowed_denied: tuple[str, ...] = ()) -> None:

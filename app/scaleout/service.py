@@ -113,15 +113,20 @@ def check_versions(req: ScaleOutRequest, info: Mapping[str, Any], config: Mappin
 
 def cluster_probe(engine: DagEngine, req: ScaleOutRequest, configs: Mapping[str, str],
                   config: Mapping[str, Any]) -> bool:
-    """Check 9: the server is in neither the cluster nor the registry. Returns isNewZone."""
+    """Check 9: the server is in neither the cluster nor the registry; the zone's spelling and
+    the config keys are the cluster's own. Returns isNewZone."""
     _, rpc_port = rules.check_ports(configs, req.port)
     try:
         with session(config["IP"], agent.get_identity().mysql_port or config["OB_MYSQL_PORT"],
                      agent.get_root_password() or "", config) as conn:
             in_cluster = sql.count_servers(conn, req.ip, rpc_port) > 0
-            is_new_zone = sql.zone_count(conn, req.zone) == 0
+            zones = sql.zone_names(conn)
+            parameters = sql.parameter_names(conn)
     except ObError as exc:
         raise ApiError("MySQL.Error", f"MySQL error: {exc}") from None
+    rules.check_zone_case(req.zone, zones)
+    rules.check_known_keys(configs, parameters)
+    is_new_zone = req.zone not in zones
     registered = registry.exists(engine.store, req.ip, req.port)
     if in_cluster or registered:
         raise ApiError("Agent.AlreadyExists", f"Agent {req.address} already exists in cluster")

@@ -148,8 +148,19 @@ def propagate_from_coordinator(ctx, operator: str) -> None:
 
 
 def propagate_from_target(ctx, operator: str) -> None:
-    """Send RETRY/ROLLBACK to a FAILED coordinator DAG; a RUNNING one will notice by itself."""
-    dag = target.coordinator_dag(ctx)
+    """Send RETRY/ROLLBACK to a FAILED coordinator DAG; a RUNNING one will notice by itself.
+
+    When no member of the cluster answers, the operator goes on here alone: the stages that need
+    the cluster wait for it themselves (the rollback of the watch holds the observer stop until
+    the cluster has undone ADD SERVER, unless the cluster never began it)."""
+    try:
+        dag = target.on_coordinator(ctx, lambda member: peer.get_dag(
+            member, ctx.config, ctx.params["coordinateDagId"], agent.get_root_password() or ""))
+    except peer.PeerUnreachable as exc:
+        ctx.log(f"could not pass {operator} to the cluster DAG: no member answers ({exc.reason})")
+        return
+    except peer.PeerRefused:
+        dag = target.coordinator_dag(ctx)  # the same refusal, mapped as every stage maps it
     if dag.get("state") != "FAILED":
         return
     target.post_to_coordinator(ctx, dag["id"], operator)

@@ -25,6 +25,20 @@ def setup(tmp_path_factory):
         yield running
 
 
+# The cluster store's tables a refused request must not change (the maintainer lease is renewed
+# every few seconds whatever happens).
+CLUSTER_TABLES = ("obscale_dag", "obscale_dag_node", "obscale_sub_task", "obscale_sub_task_log",
+                  "obscale_maintenance_lock", "obscale_cluster_agent")
+
+
+def snapshot(setup) -> dict[str, list]:
+    """The coordinator's SQLite and the cluster store's rows."""
+    state = db_snapshot(setup.coordinator)
+    for table in CLUSTER_TABLES:
+        state[f"ocs.{table}"] = sorted(map(repr, setup.sql(f"SELECT * FROM ocs.{table}")))
+    return state
+
+
 def post(setup, body) -> tuple:
     resp = v2.send(setup.coordinator.base_url, "POST", URI, body=body, auth=ROOT_PASSWORD)
     return resp
@@ -50,12 +64,12 @@ BIND_CASES = [
 
 @pytest.mark.parametrize("payload,field,tag", BIND_CASES)
 def test_body_binding_errors(setup, payload, field, tag):
-    before = db_snapshot(setup.coordinator)
+    before = snapshot(setup)
     resp = post(setup, payload)
     assert error_of(resp)[:2] == (400, "Common.BindJsonFailed")
     sub = resp.json()["error"]["subErrors"]
     assert {"field": field, "tag": tag} in [{"field": s["field"], "tag": s["tag"]} for s in sub]
-    assert db_snapshot(setup.coordinator) == before
+    assert snapshot(setup) == before
 
 
 RULE_CASES = [
@@ -71,6 +85,13 @@ RULE_CASES = [
      "Common.IllegalArgument", "both 2881"),
     (body(memory_limit="lots"), 400, "Common.IllegalArgument", "memory_limit 'lots'"),
     (body(data_dir="relative/dir"), 400, "Common.IllegalArgument", "data_dir 'relative/dir'"),
+    (body(zone="zone1\n"), 400, "Common.IllegalArgument", "zone 'zone1\n'"),
+    (body(memory_limit="8"), 400, "Common.IllegalArgument", "not a capacity with a unit"),
+    (body(homePath="/elsewhere"), 400, "Common.IllegalArgument", "homePath cannot be given"),
+    (body(ip="0.0.0.0"), 400, "Common.InvalidIp", "'0.0.0.0' is an unspecified address"),
+    (body(memroy_limit="8G"), 400, "Common.IllegalArgument", "did you mean memory_limit?"),
+    (body(zone="ZONE1"), 400, "Common.IllegalArgument",
+     "zone 'ZONE1' differs from the existing zone 'zone1' only in letter case"),
     (body(ip=COORDINATOR), 400, "Agent.Identify.NotSupportOperation",
      f"'{COORDINATOR}:2886' is 'CLUSTER AGENT', instead of 'SINGLE'"),
     (body(ip="127.0.0.89"), 500, "Agent.RPC.RequestFailed",
@@ -80,11 +101,11 @@ RULE_CASES = [
 
 @pytest.mark.parametrize("payload,status,err_code,fragment", RULE_CASES)
 def test_request_rules(setup, payload, status, err_code, fragment):
-    before = db_snapshot(setup.coordinator)
+    before = snapshot(setup)
     resp = post(setup, payload)
     assert error_of(resp)[:2] == (status, err_code)
     assert fragment in resp.json()["error"]["message"]
-    assert db_snapshot(setup.coordinator) == before
+    assert snapshot(setup) == before
 
 
 @pytest.mark.parametrize("ip,env,err_code", [
@@ -169,7 +190,7 @@ def precheck(setup, ip: str, **configs):
 
 
 def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client, idle_cluster):
-    before = db_snapshot(setup.coordinator)
+    before = snapshot(setup)
     report = precheck(setup, SPARE)
     by_name = {c["name"]: c for c in report["checks"]}
     assert report["passed"] is True, report
@@ -178,7 +199,7 @@ def test_precheck_passes_for_a_free_target_and_changes_nothing(setup, client, id
                  "observer_binary", "cluster_lock"):
         assert by_name[name]["status"] in ("pass", "warn"), by_name[name]
     assert set(by_name["mysql_port_free"]) == {"name", "status", "observed", "required", "hint"}
-    assert db_snapshot(setup.coordinator) == before
+    assert snapshot(setup) == before
     assert client.get_cluster_unfinished_dag() == []
 
 

@@ -139,3 +139,23 @@ def test_dirs_defaults_and_custom():
                                        ("100%", None), ("42", 42)])
 def test_parse_capacity(text, size):
     assert rules.parse_capacity(text) == size
+
+
+def test_unknown_keys_are_refused_with_the_nearest_name():
+    names = {"memory_limit", "cpu_count", "system_memory"}
+    rules.check_known_keys({"memory_limit": "8G", "data_dir": "/d", "rpc_port": "2882"}, names)
+    with pytest.raises(ApiError) as err:
+        rules.check_known_keys({"memroy_limit": "8G"}, names)
+    assert err.value.err_code == "Common.IllegalArgument"
+    assert err.value.message.endswith("did you mean memory_limit?")
+    with pytest.raises(ApiError) as err:
+        rules.check_known_keys({"zzz_qqq": "1"}, names)
+    assert "did you mean" not in err.value.message
+
+
+def test_a_zone_spelled_in_another_case_is_refused_with_the_existing_name():
+    rules.check_zone_case("zone1", ["zone1", "zone2"])
+    rules.check_zone_case("zone3", ["zone1"])
+    with pytest.raises(ApiError) as err:
+        rules.check_zone_case("Zone1", ["zone1"])
+    assert "use 'zone1'" in err.value.message
