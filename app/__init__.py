@@ -27,12 +27,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> "Flask":
     if not settings.get("HOME"):
         raise RuntimeError("OBSCALE_HOME (the observer home of this node) is not set")
     app = Flask(__name__)
+    # Routes match the path exactly: `/api//v1/info` is not `/api/v1/info` (no redirect).
+    app.url_map.merge_slashes = False
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
     app.json.sort_keys = False
     init_db(settings["DATABASE"])
 
     app.before_request(begin_request)
+    app.before_request(_exact_path)
     app.before_request(_open_db)
     install_verification(app)  # verification + body decryption, after the two hooks above
     app.teardown_request(_close_db)
@@ -60,6 +63,15 @@ def cluster_engine():
     from flask import current_app
 
     return current_app.extensions["cluster_engine"]
+
+
+def _exact_path() -> None:
+    """werkzeug's router drops leading slashes (`//api/v1/info` would be served): refuse them."""
+    from flask import request
+    from werkzeug.exceptions import NotFound
+
+    if request.environ.get("PATH_INFO", "").startswith("//"):
+        raise NotFound()
 
 
 def _open_db() -> None:

@@ -1,6 +1,7 @@
 """The one before_request hook that verifies and decrypts every protected request (§5.3)."""
 from __future__ import annotations
 
+import io
 import logging
 import time
 
@@ -36,10 +37,19 @@ def is_open_route() -> bool:
 
 
 def _read_body(limit: int) -> bytes:
-    # Reject on the declared length before reading anything, then read within the cap
-    # (werkzeug raises 413 for a chunked body that runs over).
+    """The body, capped before anything decrypts it: a declared length over the cap is refused
+    unread; a body without one (chunked) is read up to the cap plus one byte, and refused when
+    that byte comes (the stream werkzeug offers would stop at the cap without a word)."""
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
+    environ = request.environ
+    if request.content_length is None and environ.get("wsgi.input_terminated"):
+        data = environ["wsgi.input"].read(limit + 1)
+        if len(data) > limit:
+            raise RequestEntityTooLarge()
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+        environ.pop("wsgi.input_terminated", None)
     return request.get_data(cache=True)
 
 

@@ -183,3 +183,28 @@ def test_access_log_holds_no_header_values(agent, key):
     log_dir = agent.state_dir / "log"
     text = "".join(p.read_text(errors="replace") for p in log_dir.iterdir())
     assert headers["X-OCS-Header"][:40] not in text and "rootpw" not in text
+
+
+def test_an_oversized_chunked_body_is_413_too(agent, key):
+    headers, _ = _valid(key)
+
+    def chunks():  # no Content-Length: requests sends Transfer-Encoding: chunked
+        for _ in range(64):
+            yield b"A" * 65536
+
+    resp = _post(agent, headers, chunks())
+    assert error_of(resp) == (413, "Request.Body.TooLarge", 0)
+
+
+@pytest.mark.parametrize("path", ["//api/v1/info", "/api//v1/info", "//api/v1/task/dag/11"])
+def test_routes_match_exactly(agent, path):
+    import http.client
+
+    conn = http.client.HTTPConnection(IP, PORT, timeout=5)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+    finally:
+        conn.close()
+    assert (resp.status, body["error"]["errCode"]) == (404, "Common.NotFound")
