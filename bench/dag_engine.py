@@ -1,144 +1,125 @@
-"""DAG engine benchmark: stage-to-stage latency with the real consumer, and GET /dag latency
-with 10,000 finished DAGs in the database. Prints one JSON object.
+"""DAG engine benchmark: stage-to-stage latency with the real consumer on the cluster store
+(OceanBase's `ocs`, here on obemu) and, beside it, on an agent's own SQLite; GET /dag latency.
+Prints one JSON object: {"cluster_store": {...}, "agent_sqlite": {...}, "bench_s": ...}.
 
-Run: .venv/bin/python bench/dag_engine.py   (starts `obscale serve` on 127.0.0.28:2886 in a
-temporary home, stops it by pid and removes the home when done). Also importable by the
-consumer as the template module `dag_engine` (it registers the no-op template only).
+Both halves run 25 DAGs of the test template "Test linear" (tests/support/dag_templates.py,
+9 stages, no side effects) one after another through a real `obscale serve`:
+
+- cluster_store: an obemu cluster on 127.0.3.20 taken over by its agent (as in
+  tests/support/scaleout.py), CLUSTER_STORE "ocs" (the default): the DAGs are cluster DAGs in
+  ocs.obscale_*; times are the database's clock.
+- agent_sqlite: a SINGLE agent on 127.0.3.21 with CLUSTER_STORE "agent" (the DAGs live in its
+  SQLite); also GET latency on a near-empty database and with 10,000 finished DAGs.
+
+Run: .venv/bin/python bench/dag_engine.py   (loopback 127.0.3.20-21 only; every process is
+stopped by pid and the temporary homes removed when done).
 """
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Mapping
 
 REPO = Path(__file__).resolve().parents[1]
-IP, PORT = "127.0.0.28", 2886
+sys.path.insert(0, str(REPO))
+
+from app.peer.client import AgentClient  # noqa: E402
+from tests.support import agents  # noqa: E402
+from tests.support.dag_templates import LINEAR, template  # noqa: E402
+from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup  # noqa: E402
+
+CLUSTER_IP, SQLITE_IP, PORT = "127.0.3.20", "127.0.3.21", 2886
+TEMPLATE_MODULE = "tests.support.dag_templates"
+TEMPLATE_ENV = {"OBSCALE_TEMPLATE_MODULES": TEMPLATE_MODULE, "PYTHONPATH": str(REPO)}
 STAGES = 9
 DAG_RUNS = 25
+POLL_S = 0.01  # how often this process looks at a DAG; its times come from the rows
 GET_SAMPLES = 300
 FILLER_DAGS = 10_000
-DEADLINE_S = 240.0
-NOOP_NAME = "Bench no-op"
+DEADLINE_S = 300.0
 
 
-def _noop(ctx) -> None:
-    """A stage that does nothing."""
+def _bind(home: Path, ip: str, store: str):
+    """This process on the agent's files: its SQLite, key (root password) and queue; the engine
+    that holds cluster DAGs (the cluster store, or the agent's SQLite)."""
+    from app.config import load_config
+    from app.dags import build_engines
+    from app.db import init_db
+    from app.security import keystore
+
+    config = load_config({"HOME": str(home), "IP": ip, "PORT": PORT, "CLUSTER_STORE": store,
+                          "TEMPLATE_MODULES": TEMPLATE_MODULE}, environ={})
+    init_db(config["DATABASE"])
+    keystore.open_keystore(config["KEY_FILE"], int(config["RSA_KEY_BITS"]))
+    engine = build_engines(config).cluster
+    engine.store.persistent = True  # one connection for the whole run, as a consumer keeps
+    return engine
 
 
-def noop_template():
-    from app.dag.template import DagTemplate, NodeSpec, TaskSpec
-
-    return DagTemplate(NOOP_NAME, lambda params: [
-        NodeSpec(f"noop {n}", [TaskSpec(f"noop {n}", _noop)]) for n in range(1, STAGES + 1)])
-
-
-class _Templates:
-    """TEMPLATES, read by the agent's engines (TEMPLATE_MODULES=dag_engine), built on first use."""
-
-    def __iter__(self):
-        return iter([noop_template()])
-
-
-TEMPLATES = _Templates()
-
-
-def _start_serve(home: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OBSCALE_")}
-    env.update(OBSCALE_TEMPLATE_MODULES="dag_engine",
-               PYTHONPATH=os.pathsep.join([str(REPO / "bench"), str(REPO)]))
-    argv = [sys.executable, "-m", "app", "serve", "--home", str(home), "--ip", IP,
-            "--port", str(PORT)]
-    out = open(home.parent / "serve.out", "ab")
-    process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    _until(lambda: _answers(process), 30, "obscale serve to answer")
-    return process
-
-
-def _answers(process: subprocess.Popen) -> bool:
-    import requests
-
-    if process.poll() is not None:
-        raise RuntimeError(f"obscale serve exited with {process.returncode}")
-    try:
-        return requests.get(f"http://{IP}:{PORT}/api/v1/info", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(45)
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _until(predicate, timeout: float, what: str):
+def _wait_finished(engine, dag_id: int, timeout: float = 30.0):
+    model = engine.store.Dag
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.002)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-def _bind(home: Path):
-    from app.config import load_config
-    from app.dags import build_engine
-    from app.db import connection, init_db
-    from app.migrate import run_migrations
-
-    config = load_config({"HOME": str(home), "IP": IP, "PORT": PORT,
-                          "TEMPLATE_MODULES": "dag_engine"}, environ={})
-    init_db(config["DATABASE"])
-    with connection():
-        run_migrations()
-    return build_engine(config)
+        with engine.store.connection():
+            dag = model.get_by_id(dag_id)
+        if dag.finished:
+            if dag.state != "SUCCEED":
+                raise RuntimeError(f"DAG {dag_id} ended {dag.state}")
+            return dag
+        time.sleep(POLL_S)
+    raise RuntimeError(f"DAG {dag_id} did not finish within {timeout:g} s")
 
 
 def _run_dags(engine) -> tuple[list[float], list[float]]:
-    """Run DAG_RUNS no-op DAGs one after another; return stage gaps (ms) and DAG times (s)."""
-    from app.dag.models import Dag, DagNode, SubTask
-
+    """Run DAG_RUNS 9-stage DAGs one after another; return stage gaps (ms) and DAG times (s)."""
+    store = engine.store
     gaps, totals = [], []
     for _ in range(DAG_RUNS):
-        dag = engine.create_dag(noop_template(), {})
-        done = _until(lambda: (d := Dag.get_by_id(dag.id)).state == "SUCCEED" and d, 30,
-                      "a DAG to finish")
-        rows = list(SubTask.select(SubTask.start_time, SubTask.end_time).join(DagNode)
-                    .where(SubTask.dag == dag.id).order_by(DagNode.seq).tuples())
+        with store.connection():
+            dag = engine.create_dag(template(LINEAR), {"stages": STAGES})
+        done = _wait_finished(engine, dag.id)
+        with store.connection():
+            rows = list(store.SubTask.select(store.SubTask.start_time, store.SubTask.end_time)
+                        .join(store.DagNode).where(store.SubTask.dag == dag.id)
+                        .order_by(store.DagNode.seq).tuples())
         gaps += [(nxt[0] - prev[1]) * 1000 for prev, nxt in zip(rows, rows[1:])]
         totals.append(done.end_time - done.created_at)
     return gaps, totals
 
 
-def _get_latency_ms(dag_id: int) -> float:
-    from app.peer.client import AgentClient
+def _gap_figures(gaps: list[float], totals: list[float]) -> dict[str, Any]:
+    gaps = sorted(gaps)
+    return {
+        "stage_gap_ms_median": round(statistics.median(gaps), 2),
+        "stage_gap_ms_p99": round(gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))], 2),
+        "stage_gap_ms_max": round(gaps[-1], 2),
+        "dag_9_stage_s": round(statistics.median(totals), 3),
+        "dag_9_stage_s_max": round(max(totals), 3),
+        "stage_gaps_measured": len(gaps),
+    }
 
-    client = AgentClient(IP, PORT)
+
+def _get_latency_ms(ip: str, dag_id: int, auth: str = "") -> float:
+    client = AgentClient(ip, PORT)
     path = f"/api/v1/task/dag/1{dag_id}"
     for _ in range(20):
-        client.request("GET", path, query={"show_details": "True"})
+        client.request("GET", path, auth=auth, query={"show_details": "True"})
     samples = []
     for _ in range(GET_SAMPLES):
         started = time.perf_counter()
-        client.request("GET", path, query={"show_details": "True"})
+        client.request("GET", path, auth=auth, query={"show_details": "True"})
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
 
 
 def _fill(count: int) -> None:
-    """Insert `count` finished 9-stage DAGs (with nodes, sub-tasks and one log line each)."""
+    """Insert `count` finished 9-stage DAGs (with nodes, sub-tasks and one log line each) into
+    the agent's SQLite."""
     from app.db import database
 
     now = time.time()
@@ -150,8 +131,8 @@ def _fill(count: int) -> None:
         cursor.executemany(
             'INSERT INTO "dag" VALUES (?, ?, \'cluster\', 9, 9, 2, \'\', \'SUCCEED\', \'RUN\', '
             '\'execute\', 0, NULL, \'{}\', \'{}\', NULL, ?, ?, ?, ?)',
-            [(i, NOOP_NAME, now, now, now, now) for i in dags])
-        nodes = [(base + k * STAGES + n - 1, i, n, f"noop {n}")
+            [(i, LINEAR, now, now, now, now) for i in dags])
+        nodes = [(base + k * STAGES + n - 1, i, n, f"stage {n}")
                  for k, i in enumerate(dags) for n in range(1, STAGES + 1)]
         cursor.executemany('INSERT INTO "dag_node" VALUES (?, ?, ?, ?, \'SUCCEED\', \'RUN\', ?, ?)',
                            [(*node, now, now) for node in nodes])
@@ -160,17 +141,13 @@ def _fill(count: int) -> None:
             'end_time, execute_times, check_seq, prepare_pending, local_data, agent_ip, '
             'agent_port, can_retry, can_rollback, can_cancel, can_pass) VALUES (?, ?, ?, 0, ?, '
             '\'SUCCEED\', \'RUN\', ?, ?, 1, 1, 0, \'{}\', ?, ?, 1, 1, 1, 0)',
-            [(nid, did, nid, name, now, now, IP, PORT) for nid, did, _, name in nodes])
+            [(nid, did, nid, f"step {n}.0", now, now, SQLITE_IP, PORT)
+             for nid, did, n, _ in nodes])
         cursor.executemany(
             'INSERT INTO "sub_task_log" (sub_task_id, execute_times, log_content, is_sync, '
             'create_time, update_time) VALUES (?, 1, \'done\', 1, ?, ?)',
             [(nid, now, now) for nid, *_ in nodes])
-
-
-def _checkpoint() -> None:
-    """Fold the bulk insert into the main file, as time would on a long-lived agent."""
-    from app.db import database
-
+    # Fold the bulk insert into the main file, as time would on a long-lived agent.
     database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
@@ -179,48 +156,64 @@ def _next_id(cursor, table: str) -> int:
     return cursor.fetchone()[0]
 
 
+def _first_dag_id(engine) -> int:
+    model = engine.store.Dag
+    with engine.store.connection():
+        return model.select(model.id).order_by(model.id).scalar()
+
+
+def cluster_store_figures(base: Path) -> dict[str, Any]:
+    """Stage gaps and GET latency with cluster DAGs in `ocs` on an obemu cluster."""
+    with scale_out_setup(base, CLUSTER_IP, extra_env=TEMPLATE_ENV, fast=False) as setup:
+        engine = _bind(setup.cluster.home, CLUSTER_IP, "ocs")
+        try:
+            figures = _gap_figures(*_run_dags(engine))
+            figures["get_dag_ms_median"] = round(
+                _get_latency_ms(CLUSTER_IP, _first_dag_id(engine), ROOT_PASSWORD), 2)
+        finally:
+            engine.store.database.close()
+    return figures
+
+
+def agent_sqlite_figures(base: Path) -> dict[str, Any]:
+    """Stage gaps and GET latency (near-empty, then 10,000 DAGs) in a SINGLE agent's SQLite."""
+    from app.db import connection
+
+    home = agents.prepare_home(base / "home")
+    env: Mapping[str, str] = {**TEMPLATE_ENV, "OBSCALE_CLUSTER_STORE": "agent"}
+    handle = agents.start_serve(SQLITE_IP, home, env=env)
+    try:
+        engine = _bind(home, SQLITE_IP, "agent")
+        figures = _gap_figures(*_run_dags(engine))
+        probe = _first_dag_id(engine)
+        figures["get_dag_ms_median_empty"] = round(_get_latency_ms(SQLITE_IP, probe), 2)
+        with connection():
+            _fill(FILLER_DAGS)
+        figures["get_dag_ms_median_10k"] = round(_get_latency_ms(SQLITE_IP, probe), 2)
+        with connection():
+            figures["dags_in_database"] = engine.store.Dag.select().count()
+    finally:
+        agents.stop_serve(handle, check=False)
+    return figures
+
+
 def _out_of_time(signum, frame) -> None:
     raise TimeoutError(f"the benchmark did not finish within {DEADLINE_S:g} s")
 
 
 def main() -> None:
-    """Run the benchmark and print its JSON."""
-    sys.path[:0] = [str(REPO), str(REPO / "bench")]
-    root = Path(tempfile.mkdtemp(prefix="obscale-bench-"))
-    home = root / "home"
-    (home / "bin").mkdir(parents=True)
-    process = None
+    """Run both halves one after the other and print their JSON."""
     signal.signal(signal.SIGALRM, _out_of_time)
     signal.alarm(int(DEADLINE_S))
+    started = time.monotonic()
     try:
-        engine = _bind(home)
-        process = _start_serve(home)
-        started = time.monotonic()
-        gaps, totals = _run_dags(engine)
-        from app.dag.models import Dag
-
-        probe = Dag.select(Dag.id).order_by(Dag.id).scalar()
-        empty_ms = _get_latency_ms(probe)
-        _fill(FILLER_DAGS)
-        _checkpoint()
-        full_ms = _get_latency_ms(probe)
-        gaps.sort()
-        print(json.dumps({
-            "stage_gap_ms_median": round(statistics.median(gaps), 2),
-            "stage_gap_ms_p99": round(gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))], 2),
-            "dag_9_stage_s": round(statistics.median(totals), 3),
-            "dag_9_stage_s_max": round(max(totals), 3),
-            "get_dag_ms_median_empty": round(empty_ms, 2),
-            "get_dag_ms_median_10k": round(full_ms, 2),
-            "stage_gaps_measured": len(gaps),
-            "dags_in_database": Dag.select().count(),
-            "bench_s": round(time.monotonic() - started, 1),
-        }))
+        with tempfile.TemporaryDirectory(prefix="bench-dag-engine-") as root:
+            cluster = cluster_store_figures(Path(root) / "cluster")
+            sqlite = agent_sqlite_figures(Path(root) / "sqlite")
     finally:
         signal.alarm(0)
-        if process is not None:
-            _stop(process)
-        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps({"cluster_store": cluster, "agent_sqlite": sqlite,
+                      "bench_s": round(time.monotonic() - started, 1)}))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
 """Benchmark: full scale-outs on loopback with obemu delays at zero and default agent settings.
+The coordinator's "Cluster scale out" DAG, the cluster lock and the registry live in the cluster
+store (ocs on the obemu cluster), as with every CLUSTER AGENT by default.
 
 Prints one JSON object: scale_out_s (median POST-to-SUCCEED over --runs scale-outs, each a new
 target), runs_s, stages [{name, s}] and target_stages of the median run, agent_peak_rss_mib
