@@ -56,7 +56,3 @@ def build_engines(settings: Mapping[str, Any]) -> Engines:
                         [t for t in templates if t.scope == SCOPE_CLUSTER], queue, periodic=False)
     return Engines(local, cluster)
 
-
-def build_engine(settings: Mapping[str, Any]) -> DagEngine:
-    """The engine over this agent's SQLite store (see build_engines for both)."""
-    return build_engines(settings).agent

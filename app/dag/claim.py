@@ -133,7 +133,8 @@ def _take(store: "DagStore", dag: Dag, node: DagNode, sub_task: SubTask, now: fl
         sub_task.start_time, sub_task.end_time = now, None
         sub_task.wait_started_at = None
         sub_task.log_state_key = sub_task.log_state_at = None
-        sub_task.agent_ip, sub_task.agent_port = str(config["IP"]), int(config["PORT"])
+    # The agent running it now: a claim taken over in the cluster store moves to another member.
+    sub_task.agent_ip, sub_task.agent_port = str(config["IP"]), int(config["PORT"])
     sub_task.check_seq += 1
     sub_task.claim_owner = owner_id(store.here)
     sub_task.claim_expires_at = now + store.claim_ttl(config)

@@ -73,13 +73,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.0
 
 def bind_test_process(config: Mapping[str, Any]) -> None:
     """Point this process's database at the agent's file and build an engine on its queue."""
-    from app.dags import build_engine
+    from app.dags import build_engines
     from app.db import init_db
     from tests.support.engine_proxy import engine
 
     init_db(config["DATABASE"])
-    engine.target = build_engine({**config, "TEMPLATE_MODULES": "tests.support.dag_templates",
-                                  "CLUSTER_STORE": "agent"})
+    engine.target = build_engines({**config, "TEMPLATE_MODULES": "tests.support.dag_templates",
+                                   "CLUSTER_STORE": "agent"}).agent
 
 
 def unbind_test_process() -> None:
