@@ -99,3 +99,14 @@ def test_slow_start_beyond_budget_then_retry(setup, client, faults):
     assert client.operate_dag_sync(dag_id, "RETRY") is True
     assert setup.server_row("127.0.0.56")[2] is not None
     assert len(setup.statements("ADD SERVER '127.0.0.56:2882'")) == 1
+
+
+def test_refuse_add_server_then_one_retry_sends_it_once(setup, client, faults):
+    setup.add_target("127.0.0.57")
+    faults.add("127.0.0.57:2882", "refuse_add_server")
+    dag_id, message = fail_scale_out(client, "127.0.0.57", "zone1")
+    assert "4179" in message
+    faults.clear("127.0.0.57:2882")
+    assert client.operate_dag_sync(dag_id, "RETRY") is True
+    sent = setup.statements("ADD SERVER '127.0.0.57:2882'")
+    assert [code for _, code in sent] == [4179, 0], sent  # the refused one, then one attempt
