@@ -8,9 +8,13 @@ root@sys with the password the agent keeps (encrypted) in its SQLite state.
 """
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from peewee import AutoField, CharField, FloatField, IntegerField, Model, MySQLDatabase
@@ -25,18 +29,25 @@ TABLE_PREFIX = "obscale_"
 # minutes (tests/conformance/test_models.py). Every float of the store is a DOUBLE here.
 FIELD_TYPES = {"FLOAT": "DOUBLE"}
 CLOCK_RESYNC_S = 10.0
+# The members' observers, written by the consumer for every process of the agent.
+MEMBERS_FILE = "cluster-members.json"
+# PyMySQL's "cannot connect" (2003) and "lost connection" (2013): worth another observer.
+UNREACHABLE_CODES = (2003, 2013)
 
 
 class ClusterDatabase(MySQLDatabase):
     """`ocs` on an observer of this cluster; where and with what password is asked at connect.
 
     `locate` returns (host, port, password) for each new connection, so a changed root
-    password or a restarted observer needs no rebinding.
+    password or a restarted observer needs no rebinding. When that observer does not answer,
+    the other members' observers are tried (spec/cluster-store.md §3), as the last list of
+    members written to `members_file` names them (app.process.cluster_executor keeps it).
     """
 
     def __init__(self) -> None:
         super().__init__(None, field_types=FIELD_TYPES)
         self.locate: Callable[[], tuple[str, int, str]] | None = None
+        self.members_file: Path | None = None
         self.config: dict[str, Any] = {}
         self._clock_lock = threading.Lock()
         self._clock_base: tuple[float, float] | None = None
@@ -45,6 +56,8 @@ class ClusterDatabase(MySQLDatabase):
                 config: Mapping[str, Any]) -> None:
         self.locate = locate
         self.config = dict(config)
+        state_dir = config.get("STATE_DIR")
+        self.members_file = Path(state_dir) / MEMBERS_FILE if state_dir else None
         options: dict[str, Any] = {
             "charset": "utf8mb4",
             "init_command": f"SET time_zone = '{SESSION_TIME_ZONE}'",
@@ -56,11 +69,44 @@ class ClusterDatabase(MySQLDatabase):
         self.init(DATABASE_NAME, user="root@sys", **options)
 
     def _connect(self):
+        import pymysql
+
         if self.locate is None:
             raise RuntimeError("the cluster store is not bound (app.clusterdb.configure)")
         host, port, password = self.locate()
-        self.connect_params.update(host=host, port=int(port), password=password)
-        return super()._connect()
+        unreachable: Exception | None = None
+        for candidate in [(host, int(port)), *self.other_members((host, int(port)))]:
+            params = {**self.connect_params, "host": candidate[0], "port": candidate[1],
+                      "password": password}
+            try:
+                return pymysql.connect(database=self.database, autocommit=True, **params)
+            except pymysql.err.OperationalError as exc:
+                if exc.args and exc.args[0] not in UNREACHABLE_CODES:
+                    raise  # a refusal (password, database) would be the same elsewhere
+                unreachable = exc
+        raise unreachable  # type: ignore[misc]
+
+    def other_members(self, first: tuple[str, int]) -> list[tuple[str, int]]:
+        """The other members' observers (ip, SQL port), as last recorded; [] if unknown."""
+        if self.members_file is None:
+            return []
+        try:
+            rows = json.loads(self.members_file.read_text())
+        except (OSError, ValueError):
+            return []
+        return [(str(ip), int(port)) for ip, port in rows if (str(ip), int(port)) != first]
+
+    def remember_members(self, observers: list[tuple[str, int]]) -> None:
+        """Record the members' observers for other processes of this agent (atomically)."""
+        if self.members_file is None:
+            return
+        text = json.dumps(sorted([str(ip), int(port)] for ip, port in observers))
+        with contextlib.suppress(OSError):
+            if self.members_file.exists() and self.members_file.read_text() == text:
+                return
+            temporary = self.members_file.with_suffix(".tmp")
+            temporary.write_text(text)
+            os.replace(temporary, self.members_file)
 
     def now(self) -> float:
         """The database's clock as epoch seconds: leases never trust a host clock.

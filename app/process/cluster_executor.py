@@ -27,6 +27,8 @@ from app.dag.engine import DagEngine
 
 log = logging.getLogger(__name__)
 
+MEMBERS_REFRESH_S = 10.0
+
 
 class MaintainerLease:
     """The one row that names the maintainer; every comparison uses the database's clock."""
@@ -75,7 +77,7 @@ class ClusterExecutor(threading.Thread):
         self.stop_event = threading.Event()
         self.migrated = False
         self.maintainer = False
-        self._due = {"renew": 0.0, "lease": 0.0, "scan": 0.0}
+        self._due = {"renew": 0.0, "lease": 0.0, "scan": 0.0, "members": 0.0}
         self._last_error = ""
 
     def stop(self) -> None:
@@ -123,6 +125,17 @@ class ClusterExecutor(threading.Thread):
             self.maintainer = holding
         if self.maintainer and self._take("scan", now, self.scan_s):
             self.engine.sweep()
+        if self._take("members", now, MEMBERS_REFRESH_S):
+            self._remember_members()
+
+    def _remember_members(self) -> None:
+        """Where the other members' observers are, for when the local one does not answer."""
+        from app.clusterdb import ClusterAgent
+
+        database = self.engine.store.database
+        observers = [(row.ip, row.mysql_port) for row in
+                     ClusterAgent.select(ClusterAgent.ip, ClusterAgent.mysql_port)]
+        database.remember_members(observers)
 
     def _take(self, what: str, now: float, every: float) -> bool:
         if now < self._due[what]:
