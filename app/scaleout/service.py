@@ -139,6 +139,32 @@ def encrypted_target_password(req: ScaleOutRequest, config: Mapping[str, Any]) -
         return peer.encrypt_for(req.agent, config, req.target_agent_password)
 
 
+AUTH_PROBE = "/api/v1/task/dag/maintain/agent"
+
+
+def check_target_accepts(req: ScaleOutRequest, password_enc: str, config: Mapping[str, Any]) -> None:
+    """An authenticated call to the target with the credentials stage 2 will use, before
+    anything is created: a wrong or missing target agent password is refused here (401), not
+    frozen into a DAG that can only fail. A 404 (the target has no local DAG yet) is a pass."""
+    try:
+        peer.call(req.agent, config, "GET", AUTH_PROBE, agent.get_root_password() or "",
+                  agent_password_enc=password_enc)
+    except peer.PeerRefused as exc:
+        if exc.status == 404:
+            return
+        if exc.status == 401:
+            missing = "no target agent password was given" if not req.target_agent_password \
+                else "the target agent password is wrong"
+            raise ApiError(exc.err_code, f"{req.address} refused the scale-out's credentials: "
+                           f"{missing} ({exc.err_code}); give the agent password of "
+                           f"{req.address} as targetAgentPassword", status=401) from None
+        raise ApiError("Agent.RPC.RequestError", f"Request [GET]{AUTH_PROBE} to {req.address} "
+                       f"error: {exc.err_code}: {exc.message}") from None
+    except peer.PeerUnreachable as exc:
+        raise ApiError("Agent.RPC.RequestFailed", f"Request [GET]{AUTH_PROBE} to {req.address} "
+                       f"failed: {exc.reason}") from None
+
+
 def validate(req: ScaleOutRequest, config: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
     """Checks 4 to 8: returns the target's info and the normalised configs."""
     info = target_info(req, config)
@@ -158,8 +184,10 @@ def scale_out(engine: DagEngine, req: ScaleOutRequest,
         return engine.views.dag_dto(same, False)
     info, configs = validate(req, config)
     is_new_zone = cluster_probe(engine, req, configs, config)
+    password_enc = encrypted_target_password(req, config)
+    check_target_accepts(req, password_enc, config)
     params = {"zone": req.zone, "isNewZone": is_new_zone, "agentInfo": req.agent,
-              "config": configs, "targetAgentPassword": encrypted_target_password(req, config),
+              "config": configs, "targetAgentPassword": password_enc,
               "uuid": str(uuidlib.uuid4()), "requestFingerprint": fingerprint,
               "targetObVersion": info.get("obVersion", "")}
     try:

@@ -121,6 +121,12 @@ def _find_target_dag_by_uuid(ctx) -> str | None:
         except peer.PeerRefused as exc:
             if exc.status == 404:
                 return None
+            if exc.status == 401:
+                # A target that took this scale-out is SCALING OUT with our root password, and
+                # accepts it; one that refuses both credentials never accepted anything of ours.
+                ctx.log(f"{remote.target_name(ctx)} refuses this DAG's credentials "
+                        f"({exc.err_code}): it never accepted this scale-out")
+                return None
             raise
     if (dag.get("additional_data") or {}).get("scaleOutUUID") == ctx.params["uuid"]:
         return str(dag["id"])

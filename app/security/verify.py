@@ -197,12 +197,14 @@ def _check_cluster_agent(creds: Credentials, header: str, auth: str, store: KeyS
             raise security_error("Security.Authentication.IncorrectOceanbasePassword")
     elif agent is None:
         raise security_error("Security.Authentication.WithOceanBasePassword")
-    elif not passwords.verify_agent_password(agent, auth):
+    elif not _agent_password_matches(agent, auth, store):
+        # Either form, as a SINGLE agent takes it: a coordinator that sent the RSA form while
+        # this agent was SINGLE may resend it after it became SCALING OUT.
         raise security_error("Security.Authentication.IncorrectAgentPassword")
 
 
 def _agent_password_matches(stored_hash: str, auth: str, store: KeyStore) -> bool:
-    """SINGLE: Auth is an RSA ciphertext of the agent password under our key, or the password."""
+    """Auth is an RSA ciphertext of the agent password under our key, or the password."""
     try:
         plain = rsa_decrypt_blocks(store.private_key, b64decode_strict(auth)).decode("utf-8")
     except (CryptoError, UnicodeDecodeError):

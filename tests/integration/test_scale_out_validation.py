@@ -218,3 +218,42 @@ def test_precheck_bad_body_is_still_400(setup):
     resp = v2.send(setup.coordinator.base_url, "POST", "/api/v1/ob/scale_out/precheck",
                    body=body(zone="bad zone"), auth=ROOT_PASSWORD)
     assert error_of(resp)[:2] == (400, "Common.IllegalArgument")
+
+
+GUARDED = "127.0.0.79"  # a SINGLE spare with an agent password
+
+
+@pytest.fixture(scope="module")
+def guarded(setup):
+    from tests.support.agents import prepare_home, start_serve
+
+    home = setup.fleet.observer_home(setup.fleet.base_dir / f"target-{GUARDED}")
+    prepare_home(home, agent_password="Spare-pw_9")
+    setup.targets[GUARDED] = start_serve(GUARDED, home, env=setup.env)
+    return GUARDED
+
+
+@pytest.mark.parametrize("password", [None, "wrong-pw"])
+def test_a_wrong_or_missing_target_password_is_refused_before_anything_is_created(
+        setup, client, idle_cluster, guarded, password):
+    before = snapshot(setup)
+    payload = body(ip=guarded)
+    if password is not None:
+        payload["targetAgentPassword"] = password
+    resp = post(setup, payload)
+    status, err_code, _ = error_of(resp)
+    assert (status, err_code) == (401, "Security.Authentication.IncorrectAgentPassword"), resp.text
+    message = resp.json()["error"]["message"]
+    assert f"{guarded}:2886 refused the scale-out's credentials" in message
+    assert ("no target agent password" if password is None else "is wrong") in message
+    assert "wrong-pw" not in message
+    assert snapshot(setup) == before
+    assert client.get_cluster_unfinished_dag() == []
+
+
+def test_the_right_target_password_is_accepted(setup, client, idle_cluster, guarded):
+    resp = post(setup, {**body(ip=guarded), "targetAgentPassword": "Spare-pw_9"})
+    assert resp.status_code == 200, resp.text
+    done = client.wait_dag_succeed(resp.json()["data"]["id"])
+    assert (done.state, done.operator) == ("SUCCEED", "RUN")
+    assert setup.server_row(guarded)[1] == "ACTIVE"

@@ -182,6 +182,20 @@ def test_single_accepts_the_agent_password_as_rsa_ciphertext(store, agent_hash):
     assert excinfo.value.err_code == "Security.Authentication.IncorrectAgentPassword"
 
 
+@pytest.mark.parametrize("identity", [IDENTITY_SCALING_OUT, IDENTITY_CLUSTER_AGENT])
+def test_a_member_takes_the_agent_password_as_rsa_ciphertext_too(store, sealed_root, agent_hash,
+                                                                 identity):
+    # A coordinator that sent the RSA form while the target was SINGLE resends it once the
+    # target is SCALING OUT: it must still be accepted.
+    creds = Credentials(identity, sealed_root, agent_hash)
+    verify.check_password(creds, AGENT_HEADER, crypto.encrypt_for_peer(store.public_key, AGENT),
+                          store)
+    with pytest.raises(ApiError) as excinfo:
+        verify.check_password(creds, AGENT_HEADER,
+                              crypto.encrypt_for_peer(store.public_key, "wrong"), store)
+    assert excinfo.value.err_code == "Security.Authentication.IncorrectAgentPassword"
+
+
 def test_decrypt_body():
     keys = bytes(range(32))
     body = crypto.b64encode(crypto.aes_encrypt(keys, b'{"a": 1}')).encode()
