@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 from huey.storage import SqliteStorage
 
 from app.node import identity as agent
+from app.node.exposure import exposure_warning
 from app.ob import observer
 from app.process import procfs
 from app.node.status import port_reachable, sql_port
@@ -95,6 +96,12 @@ def check_identity(me: agent.Identity) -> dict[str, Any]:
             "identity": me.identity, "zone": me.zone}
 
 
+def check_exposure(config: Mapping[str, Any], me: agent.Identity) -> dict[str, Any]:
+    """Degraded while the agent is reachable beyond this host without an agent password."""
+    warning = exposure_warning(config, me)
+    return {"status": DEGRADED, "warning": warning} if warning else {"status": OK}
+
+
 def _guarded(check: Callable[[], dict[str, Any]], on_error: str) -> dict[str, Any]:
     try:
         return check()
@@ -119,6 +126,8 @@ def health_report(config: Mapping[str, Any]) -> dict[str, Any]:
         "observer": _guarded(lambda: check_observer(config, me), DEGRADED) if me else
         {"status": DEGRADED, "error": "identity unknown"},
         "identity": check_identity(me) if me else {"status": DOWN, "error": "cannot read"},
+        "exposure": check_exposure(config, me) if me else {"status": DEGRADED,
+                                                             "error": "identity unknown"},
     }
     overall = max((c["status"] for c in components.values()), key=_RANK.__getitem__)
     return {"status": overall, "components": components}

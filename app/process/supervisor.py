@@ -215,6 +215,16 @@ def _reap(proc: subprocess.Popen | None, timeout: float, then: int) -> None:
         pass
 
 
+def _warn_if_exposed(config: Mapping[str, Any]) -> None:
+    """Say at start what GET /api/v1/admin/health says as `exposure`."""
+    from app.node.exposure import exposure_warning
+    from app.node.identity import get_identity
+
+    warning = exposure_warning(config, get_identity())
+    if warning:
+        log.warning("%s", warning)
+
+
 def serve(config: Mapping[str, Any]) -> int:
     """The whole `obscale serve`: checks, migrations, key, pid file, then supervision."""
     from app.migrate import run_migrations
@@ -232,6 +242,7 @@ def serve(config: Mapping[str, Any]) -> int:
         with connection():
             run_migrations()
         keystore.open_keystore(config["KEY_FILE"], int(config["RSA_KEY_BITS"]))
+        _warn_if_exposed(config)
         return Supervisor(config, listener).run()
     finally:
         listener.close()

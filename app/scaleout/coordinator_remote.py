@@ -71,8 +71,18 @@ def rpc_body(ctx) -> dict:
     }
 
 
+TARGET_MARK, UUID_MARK = "scaleOutTarget", "scaleOutUUID"
+
+
 def create_local_dag(ctx) -> None:
-    """Stage 2: send the RPC (resends carry the same uuid, so T answers with the same DAG)."""
+    """Stage 2: send the RPC (resends carry the same uuid, so T answers with the same DAG).
+
+    First this stage names its target and uuid in its own additional_data: the target confirms
+    the RPC against them before it changes anything (a forged RPC names no such DAG)."""
+    mark = {TARGET_MARK: peer.address(target_of(ctx)), UUID_MARK: ctx.params["uuid"]}
+    for key, value in mark.items():
+        if ctx.data.get(key) != value:
+            ctx.set_data(key, value)
     with peer_call(ctx, target_name(ctx)):
         reply = peer.scale_out_rpc(target_of(ctx), ctx.config, ctx.params["targetAgentPassword"],
                                    get_root_password() or "", rpc_body(ctx))

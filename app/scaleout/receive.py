@@ -12,7 +12,8 @@ from app.models import IDENTITY_SINGLE
 from app import peer
 from app.scaleout import handshake, host_checks, membership, rules
 from app.scaleout.service import require_identity
-from app.scaleout.templates import LOCAL_SCALE_OUT, TARGET_TEMPLATE
+from app.scaleout.coordinator_remote import TARGET_MARK, UUID_MARK
+from app.scaleout.templates import CLUSTER_SCALE_OUT, LOCAL_SCALE_OUT, TARGET_TEMPLATE
 from app.security import keystore
 from app.security.crypto import CryptoError, b64decode_strict, rsa_decrypt_blocks
 
@@ -65,6 +66,31 @@ def _root_password(body: Mapping[str, Any]) -> str:
                        "with this agent's key") from None
 
 
+def _refuse_unconfirmed(body: Mapping[str, Any], why: str) -> ApiError:
+    return ApiError("Common.IllegalArgument", "Illegal argument: the scale-out cannot be confirmed "
+                    f"with coordinator {peer.address(body['agentInfo'])} (DAG "
+                    f"{body['coordinateDagId']}): {why}")
+
+
+def confirm_with_coordinator(body: Mapping[str, Any], root_password: str,
+                             config: Mapping[str, Any]) -> None:
+    """Before this agent changes identity or stores a credential: the coordinator it names has
+    that DAG, running, naming this agent and this uuid, and takes the root password sent."""
+    me = f"{config['IP']}:{config['PORT']}"
+    try:
+        dag = peer.get_dag(body["agentInfo"], config, body["coordinateDagId"], root_password)
+    except peer.PeerUnreachable as exc:
+        raise _refuse_unconfirmed(body, f"unreachable ({exc.reason})") from None
+    except peer.PeerRefused as exc:
+        raise _refuse_unconfirmed(body, f"{exc.err_code}: {exc.message}") from None
+    if dag.get("name") != CLUSTER_SCALE_OUT or dag.get("state") not in ("READY", "RUNNING"):
+        raise _refuse_unconfirmed(body, f"it is '{dag.get('name')}' {dag.get('state')}, not a "
+                                  "running cluster scale-out")
+    marks = dag.get("additional_data") or {}  # the DAG's sub-tasks' data, merged
+    if marks.get(TARGET_MARK) != me or marks.get(UUID_MARK) != body["uuid"]:
+        raise _refuse_unconfirmed(body, f"it does not name {me} with this uuid")
+
+
 def receive_scale_out(engine: DagEngine, body: dict[str, Any],
                       config: Mapping[str, Any]) -> dict[str, Any]:
     """Create the local DAG (or return the one this uuid already created)."""
@@ -75,6 +101,7 @@ def receive_scale_out(engine: DagEngine, body: dict[str, Any],
         raise _refuse_busy(engine, holder, config)
     _check_body(body, config)
     root_password = _root_password(body)
+    confirm_with_coordinator(body, root_password, config)
     params = {k: body[k] for k in ("agentInfo", "obConfigs", "zone", "allAgents", "dirs",
                                    "coordinateDagId", "uuid", "paramExpectDeployNextStage",
                                    "paramExpectStartNextStage", "paramExpectRollbackNextStage")}

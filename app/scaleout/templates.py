@@ -70,7 +70,9 @@ def target_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
     timeouts = params.get("timeouts") or {}
 
     def budget(key: str, setting: str):
-        return lambda config: float(timeouts.get(key) or config[setting])
+        """The coordinator's budget, never above this agent's own setting."""
+        return lambda config: min(float(timeouts.get(key) or config[setting]),
+                                  float(config[setting]))
 
     return [
         _node("Be scaling agent", target.be_scaling_agent, target.rollback_be_scaling_agent),

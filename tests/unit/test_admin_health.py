@@ -34,7 +34,9 @@ def test_healthy_single_agent(signed_client, signer, queue_file):
     assert resp.status_code == 200
     report = resp.get_json()["data"]
     parts = report["components"]
-    assert set(parts) == {"database", "queue", "keyStore", "disk", "observer", "identity"}
+    assert set(parts) == {"database", "queue", "keyStore", "disk", "observer", "identity",
+                          "exposure"}
+    assert parts["exposure"] == {"status": "ok"}  # the unit app serves 127.0.0.1
     assert parts["database"]["writeLatencyMs"] >= 0
     assert parts["queue"]["pending"] == 0 and 0 <= parts["queue"]["heartbeatAgeS"] < 60
     assert parts["keyStore"] == {"status": "ok", "bits": 2048, "mode": "0600"}
@@ -101,3 +103,15 @@ def test_low_disk_is_degraded(keyed_app):
 def test_overall_is_the_worst_component():
     report = {"components": {"a": {"status": "ok"}, "b": {"status": "down"}}}
     assert health.down_components(report) == ["b"]
+
+
+def test_a_non_loopback_agent_without_agent_password_is_degraded(app):
+    from app.node import identity as agent
+    from app.node.health import check_exposure
+
+    with app.app_context():
+        me = agent.get_identity()
+    report = check_exposure({"IP": "10.1.2.3", "PORT": 2886}, me)
+    assert report["status"] == "degraded"
+    assert "10.1.2.3:2886 without an agent password" in report["warning"]
+    assert check_exposure({"IP": "127.0.0.1", "PORT": 2886}, me) == {"status": "ok"}
