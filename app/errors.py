@@ -187,6 +187,11 @@ def cluster_store_error(exc: BaseException) -> ApiError | None:
     if origin is None or not type(origin).__module__.startswith("pymysql"):
         return None
     detail = ": ".join(str(arg) for arg in getattr(origin, "args", ())[:2]) or type(origin).__name__
+    if getattr(origin, "args", (None,))[:1] == (1045,):
+        return ApiError("OB.ClusterStore.Unavailable", "The cluster store (database ocs in "
+                        "OceanBase) refused the root@sys password this agent has recorded (1045); "
+                        "if it was changed with ALTER USER, record the new one on every member "
+                        "with `obscale root-password`")
     return ApiError("OB.ClusterStore.Unavailable", "The cluster store (database ocs in OceanBase) "
                     f"did not answer: {detail}; another member of the cluster may, or try again "
                     "once the local observer serves")

@@ -13,7 +13,7 @@ ERROR_HINTS = {
     "Security.Authentication.WithAgentPassword":
         "this agent checks its agent password, not root@sys; use the SDK's agent_password",
     "Security.Authentication.Unauthorized":
-        "the agent has no password on record; run `obscale takeover` on it again",
+        "the agent has no root@sys password on record; its state was lost: take it over again",
     "Security.Authentication.Expired": "the clocks differ; compare `date` with GET /api/v1/time",
     "Security.Authentication.Timestamp.Invalid":
         "the clocks differ; compare `date` with GET /api/v1/time",

@@ -16,3 +16,15 @@ class HostPrecheckSchema(Schema):
 
 
 host_precheck_schema = HostPrecheckSchema()
+
+
+class RootPasswordSchema(Schema):
+    """`{"password": "<new root@sys password>"}` (in the encrypted body, never a query)."""
+
+    class Meta:
+        unknown = RAISE
+
+    password = fields.String(required=True)
+
+
+root_password_schema = RootPasswordSchema()

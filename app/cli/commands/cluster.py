@@ -1,4 +1,5 @@
-"""`obscale takeover`: the first agent of a running cluster becomes its CLUSTER AGENT."""
+"""`obscale takeover`: the first agent of a running cluster becomes its CLUSTER AGENT;
+`obscale root-password`: every member records the cluster's new root@sys password."""
 from __future__ import annotations
 
 import os
@@ -53,6 +54,81 @@ def takeover(home: Path, ip: str | None, port: int | None, mysql_port: int,
                f"mysql_port {result['mysql_port']}, rpc_port {result['rpc_port']}")
 
 
+ROTATE_PATH = "/api/v1/agent/root_password"
+REFUSED_OLD = "Security.Authentication.IncorrectOceanbasePassword"
+
+
+@click.command("root-password")
+@click.option("--agent", "agent", required=True, metavar="HOST:PORT",
+              help="Any CLUSTER AGENT of the cluster; every member of its registry is updated.")
+@click.option("--old-password-env", metavar="VAR", required=True,
+              help="The root@sys password the agents have recorded (before ALTER USER).")
+@click.option("--new-password-env", metavar="VAR", required=True,
+              help="The new root@sys password, as set by ALTER USER root IDENTIFIED BY ...")
+def root_password(agent: str, old_password_env: str, new_password_env: str) -> None:
+    """Record the cluster's new root@sys password on every member, each checked by a login.
+
+    Run it after `ALTER USER root IDENTIFIED BY '<new>'`; running it again is harmless (a member
+    that already has the new password takes it again)."""
+    from app.cli.client import HostPort, env_secret
+    from app.peer.client import AgentClient
+
+    host, port = HostPort().convert(agent, None, None)
+    old, new = env_secret(old_password_env), env_secret(new_password_env)
+    first = AgentClient(host, port)
+    # The first one before the list: the registry lives in OceanBase, which the agent reaches
+    # with the password it has recorded.
+    if not _record(first, old, new):
+        raise click.ClickException(f"{first.server} did not record the new password")
+    members = [m for m in _members(first, old, new)
+               if (str(m["ip"]), int(m["port"])) != (first.ip, first.port)]
+    failed = [m for m in members if not _record(AgentClient(m["ip"], int(m["port"])), old, new)]
+    members.append({"ip": first.ip, "port": first.port})
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(members)} member(s) did not record the "
+                                   "new password; fix what is said above and run this again")
+    click.echo(f"the new root@sys password is recorded on all {len(members)} member(s)")
+
+
+def _with_either(client, method: str, path: str, body, old: str, new: str):
+    """A call authenticated with the old password, or the new one where it is recorded already."""
+    from app.peer.errors import PeerRefused
+
+    try:
+        return client.request(method, path, body, auth=old)
+    except PeerRefused as exc:
+        if exc.err_code != REFUSED_OLD:
+            raise
+    return client.request(method, path, body, auth=new)
+
+
+def _members(client, old: str, new: str) -> list[dict]:
+    from app.cli.client import ClientError, describe
+    from app.peer.errors import PeerError
+
+    try:
+        rows = _with_either(client, "GET", "/rpc/v1/agent/registry", None, old, new)["contents"]
+    except PeerError as exc:
+        raise ClientError(describe(exc)) from None
+    if not rows:
+        raise click.ClickException(f"{client.server} lists no members: is it a CLUSTER AGENT?")
+    return rows
+
+
+def _record(client, old: str, new: str) -> bool:
+    from app.cli.client import describe
+    from app.peer.errors import PeerError
+
+    try:
+        _with_either(client, "POST", ROTATE_PATH, {"password": new}, old, new)
+    except PeerError as exc:
+        click.echo(f"{client.server}: {describe(exc)}", err=True)
+        return False
+    click.echo(f"{client.server}: new root@sys password recorded")
+    return True
+
+
 def register(group: click.Group) -> None:
-    """Add the takeover command."""
+    """Add the takeover and root-password commands."""
     group.add_command(takeover)
+    group.add_command(root_password)
