@@ -75,9 +75,14 @@ def _exact_path() -> None:
 
 
 def _open_db() -> None:
+    from peewee import DatabaseError
+
     from app.db import database
 
-    database.connect(reuse_if_open=True)
+    try:
+        database.connect(reuse_if_open=True)
+    except DatabaseError as exc:  # a broken home: routes that need the state say so themselves
+        log.warning("cannot open the agent database: %s", exc)
 
 
 def _close_db(exc: BaseException | None) -> None:

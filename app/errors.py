@@ -5,11 +5,13 @@ import json
 import logging
 import re
 import secrets
+import sqlite3
 import time
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, g, request
+from peewee import DatabaseError
 from werkzeug.exceptions import HTTPException
 
 from app.dag.errors import DagError, InvalidId, LockHeld, OperatorRefused
@@ -67,6 +69,7 @@ CATALOGUE: dict[str, tuple[int, int]] = {
     "Task.Node.Operator.PassNotAllowed": (400, 0),
     "Admin.Health.Down": (503, 0),
     "OB.ClusterStore.Unavailable": (503, 0),
+    "Agent.State.Unavailable": (503, 0),
 }
 
 UNEXPECTED_MESSAGE = "Unexpected error: Internal Server Error"
@@ -203,6 +206,12 @@ def _unexpected(exc: Exception) -> Response:
         log.warning("cluster store error in %s %s: %s", request.method, request.path,
                     store_error.message)
         return error_response(store_error)
+    if isinstance(exc, (sqlite3.Error, DatabaseError)):
+        log.error("agent state error in %s %s: %s", request.method, request.path, exc)
+        return error_response(ApiError(
+            "Agent.State.Unavailable", f"This agent cannot use its state database "
+            f"({type(exc).__name__}: {exc}); GET /api/v1/status says the same, and the agent "
+            "log names the file"))
     log.exception("unexpected error in %s %s (trace %s)", request.method, request.path,
                   getattr(g, "trace_id", ""))
     return error_response(ApiError("Common.Unexpected", UNEXPECTED_MESSAGE))

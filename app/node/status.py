@@ -5,9 +5,13 @@ import logging
 import os
 import platform
 import socket
+import sqlite3
 import time
 from typing import Any, Mapping
 
+from peewee import DatabaseError
+
+from app.models import IDENTITY_UNIDENTIFIED
 from app.node import identity as agent
 from app.ob import observer
 from app.db import connection
@@ -46,9 +50,23 @@ def supported_auth(config: Mapping[str, Any]) -> list[str]:
     return ["v2"]
 
 
+UNREADABLE = agent.Identity(IDENTITY_UNIDENTIFIED, "", "", 0, 0, 0, False, False)
+
+
+def read_identity() -> tuple[agent.Identity, str | None]:
+    """The identity, or UNIDENTIFIED and the cause when the agent's state cannot be read (the
+    open routes keep answering with a broken or read-only home)."""
+    try:
+        return agent.get_identity(), None
+    except (DatabaseError, sqlite3.Error, OSError) as exc:
+        log.warning("cannot read the agent state: %s", exc)
+        return UNREADABLE, f"agent state unreadable: {type(exc).__name__}: {exc}"
+
+
 def info_dto(config: Mapping[str, Any]) -> dict[str, Any]:
-    """GET /api/v1/info data."""
-    me = agent.get_identity()
+    """GET /api/v1/info data (`stateError` only when the agent's state cannot be read)."""
+    me, error = read_identity()
+    extra = {"stateError": error} if error else {}
     return {
         "identity": me.identity, "version": config["AGENT_VERSION"],
         "supportedAuth": supported_auth(config), "security": me.has_agent_password,
@@ -56,6 +74,7 @@ def info_dto(config: Mapping[str, Any]) -> dict[str, Any]:
         "zone": me.zone, "pid": serve_pid(config), "state": STATE_RUNNING,
         "startAt": started_at_ns(config), "homePath": config["HOME"],
         "obVersion": observer_version(config["HOME"]), "architecture": architecture(),
+        **extra,
     }
 
 
@@ -102,8 +121,9 @@ def under_maintenance() -> bool:
 
 def status_dto(config: Mapping[str, Any]) -> dict[str, Any]:
     """GET /api/v1/status data, with both spellings of start time and maintenance."""
-    me = agent.get_identity()
-    started, busy = started_at_ns(config), under_maintenance()
+    me, error = read_identity()
+    started = started_at_ns(config)
+    busy = False if error else under_maintenance()
     data: dict[str, Any] = {
         "agent": {"ip": config["IP"], "port": int(config["PORT"]), "identity": me.identity},
         "state": STATE_RUNNING, "version": config["AGENT_VERSION"], "pid": serve_pid(config),
@@ -112,4 +132,6 @@ def status_dto(config: Mapping[str, Any]) -> dict[str, Any]:
     }
     if me.mysql_port:
         data["sqlPort"] = me.mysql_port
+    if error:
+        data["stateError"] = error
     return data
