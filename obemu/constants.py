@@ -20,6 +20,8 @@ DEFAULT_START_DELAY_S = 0.0
 # A real sys tenant starts every session at +08:00, whatever the host's zone (OBEMU_TIME_ZONE).
 DEFAULT_TIME_ZONE = "+08:00"
 RPC_PROBE_TIMEOUT_S = 1.0
+# ob_query_timeout and the other ob_*_timeout variables count microseconds.
+MICROSECONDS = 1_000_000
 STOP_GRACE_S = 1.0
 
 EXIT_CRASH = 134

@@ -3,6 +3,12 @@ from __future__ import annotations
 
 # OB_SERVER_CONNECTION_ERROR's numeric code is unverified; 4265 (OB_RPC_CONNECT_ERROR) stands in.
 RPC_CONNECT_ERROR = 4265
+OB_TIMEOUT = 4012
+# OB_TIMEOUT's text with its parameter (DEFINE_ERROR_EXT in src/share/ob_errno.def), which a
+# statement that ran out of its session's ob_query_timeout answers; bare 4012 is "Timeout".
+QUERY_TIMEOUT_MESSAGE = (
+    "Timeout, query has reached the maximum query timeout: {timeout}(us), maybe you can adjust "
+    "the session variable ob_query_timeout or query_timeout hint, and try again.")
 
 # The MySQL-compatible codes a real observer sends (src/share/ob_errno.def maps each OB_* code to
 # its MySQL errno and SQLSTATE); the 4xxx codes are OceanBase's own.
@@ -88,6 +94,11 @@ def ob_error(code: int, **fields: str) -> ObError:
         return ObError(code, template.format(**fields))
     except KeyError:
         return ObError(code, f"obemu injected error {code}")
+
+
+def query_timeout_error(timeout_us: int) -> ObError:
+    """4012 for a statement that outlasted its session's ob_query_timeout (in microseconds)."""
+    return ObError(OB_TIMEOUT, QUERY_TIMEOUT_MESSAGE.format(timeout=int(timeout_us)))
 
 
 def parse_error(statement: str) -> ObError:

@@ -9,9 +9,9 @@ from datetime import tzinfo
 
 from obemu import parameters, servers, users, zones
 from obemu.config import NodeConfig, format_addr
-from obemu.constants import RPC_PROBE_TIMEOUT_S
-from obemu.errors import RPC_CONNECT_ERROR, ObError, ob_error, parse_error
-from obemu.faults import FaultSet, parse_faults, table_faults
+from obemu.constants import MICROSECONDS, RPC_PROBE_TIMEOUT_S
+from obemu.errors import RPC_CONNECT_ERROR, ObError, ob_error, parse_error, query_timeout_error
+from obemu.faults import Fault, FaultSet, parse_faults, table_faults
 from obemu.grammar import Command, mask_secrets, parse_alter
 from obemu.liveness import refresh
 from obemu.sql import timezone as tz
@@ -26,6 +26,10 @@ RE_NO_TABLE = re.compile(r"no such table: (?:\w+\.)?(?P<table>[\w$]+)")
 RE_NO_COLUMN = re.compile(r"no such column: (?P<column>[\w$.]+)")
 RE_ALTER = re.compile(r"^ALTER\b", re.I)
 SESSION_KILLED = 3169
+# How emu_statements marks the outcome of a statement whose session had already answered 4012:
+# `late: applied (...)` with code 0 is an effect that landed; the 4012 row is only the answer.
+LATE_PREFIX = "late: "
+AFTER_TIMEOUT = "after its session answered 4012"
 
 EXECUTORS = {
     "bootstrap": lambda store, cmd: servers.bootstrap(store, cmd.groups),
@@ -85,6 +89,7 @@ class Node:
         self.env_faults = parse_faults(cfg.knobs.faults)
         self.stopping = asyncio.Event()
         self.active_statements = 0
+        self.late_statements: set[asyncio.Task] = set()
         self.tables = TablesStore(tables_path(cfg.state_path))
 
     def faults(self) -> FaultSet:
@@ -108,17 +113,53 @@ class Node:
     def show_parameters(self, rest: str) -> tuple[list, list[str]]:
         return parameters.show(self.store, rest)
 
-    async def apply_statement_faults(self, statement: str) -> None:
-        """`hang` waits (without blocking other connections), then `sql_error` fails."""
+    async def apply_statement_faults(self, statement: str, query_timeout_us: int,
+                                     lands_late: bool = False) -> None:
+        """`hang` waits (without blocking other connections), then `sql_error` fails.
+
+        A hang that outlasts the session's ob_query_timeout answers 4012 at the timeout. A
+        statement that RootService runs (`lands_late`: ALTER SYSTEM, ALTER USER) still takes
+        effect when the hang ends, as RootService goes on after the client's timeout; any other
+        statement is cancelled. The late outcome is recorded as its own emu_statements row.
+        """
         faults = self.faults()
         hang = faults.matching("hang", statement)
+        failure = faults.matching("sql_error", statement)
         if hang:
             # Logged before the wait: tests watch for this line to know a statement is held.
             logger.info("hang fault %r: holding a statement for %s s", hang.pattern, hang.number)
+            timeout_s = query_timeout_us / MICROSECONDS
+            if 0 < timeout_s < hang.number:
+                if lands_late:
+                    self._finish_later(statement, hang.number, failure)
+                await self._sleep_unless_stopping(timeout_s)
+                raise query_timeout_error(query_timeout_us)
             await self._sleep_unless_stopping(hang.number)
-        failure = faults.matching("sql_error", statement)
         if failure:
             raise ob_error(int(failure.number))
+
+    def _finish_later(self, statement: str, hang_s: float, failure: Fault | None) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._finish_late(statement, hang_s, failure))
+        self.late_statements.add(task)  # a reference, so the task is not collected midway
+        task.add_done_callback(self.late_statements.discard)
+
+    async def _finish_late(self, statement: str, hang_s: float, failure: Fault | None) -> None:
+        """The rest of a statement whose session already answered 4012: its effect or error."""
+        self.active_statements += 1
+        try:
+            await self._sleep_unless_stopping(hang_s)
+            if failure:
+                raise ob_error(int(failure.number))
+            await self.alter(statement)
+        except ObError as error:
+            self.record(statement, error.code, f"{LATE_PREFIX}{error.message} ({AFTER_TIMEOUT})")
+        except Exception:  # noqa: BLE001 - a fault of obemu itself; nobody waits for an answer
+            logger.exception("late statement failed inside obemu: %s", mask_secrets(statement)[:200])
+        else:
+            self.record(statement, 0, f"{LATE_PREFIX}applied ({AFTER_TIMEOUT})")
+        finally:
+            self.active_statements -= 1
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:

@@ -1,6 +1,7 @@
 """One mysql-mimic Session per client connection, routing statements as §6 orders.
 
-Faults first; ALTER SYSTEM / ALTER USER to the cluster's regex dispatcher; reads of the
+Faults first (a hang past the session's ob_query_timeout answers 4012, and an ALTER it held
+still lands when the hang ends); ALTER SYSTEM / ALTER USER to the cluster's regex dispatcher; reads of the
 `oceanbase` views straight to the state file; SHOW PARAMETERS and user management to the node;
 SET, KILL and SHOW VARIABLES to mysql-mimic; every other statement to the ordinary-SQL engine
 (obemu.sql), which parses it once and caches its plan.
@@ -108,7 +109,9 @@ class ObSession(Session):
         statement = normalize(sql)
         self.node.active_statements += 1
         try:
-            await self.node.apply_statement_faults(statement)
+            await self.node.apply_statement_faults(
+                statement, int(self.variables.get("ob_query_timeout")),
+                lands_late=bool(RE_ALTER.match(statement)))
             self.sql.begin_statement()
             result = await self._route(statement, attrs)
         except ObError as error:

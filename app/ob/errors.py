@@ -38,6 +38,13 @@ class ObAuthError(ObError):
     """Access denied (1045)."""
 
 
+def answer_lost(exc: ObError) -> bool:
+    """True when a statement that was sent may still take effect although it failed: OceanBase's
+    4012 (RootService goes on after the session's ob_query_timeout) or an answer the client never
+    read. 4265 is RootService's own refusal (it could not reach the server), so nothing was done."""
+    return isinstance(exc, ObTransientError) and exc.code != OB_RPC_CONNECT_ERROR
+
+
 def map_error(exc: BaseException) -> ObError:
     """Turn a PyMySQL or socket error into ObError; only the code and server text survive."""
     if isinstance(exc, ObError):

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from app.dag.template import TaskFailed
 from app.models import IDENTITY_CLUSTER_AGENT
 from app.ob import sql
-from app.ob.errors import OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH, ObError, ObTransientError
+from app.ob.connection import long_statement_session
+from app.ob.errors import (OB_ENTRY_EXIST, OB_OP_NOT_ALLOW, OB_TIMEOUT, OB_ZONE_STATUS_NOT_MATCH,
+                           ObError, ObTransientError, answer_lost)
 from app import peer
 from app.scaleout import handshake, registry
 from app.scaleout.coordinator_remote import post_to_target, remote_dag, target_name, target_of
@@ -14,6 +18,20 @@ from app.scaleout.steps import last_log, local_ob, peer_call, wait
 
 # Errors that may mean "already done": believed only after a fresh read shows the wanted state.
 ALREADY_DONE_CODES = (OB_ENTRY_EXIST, OB_ZONE_STATUS_NOT_MATCH)
+SQL_BUDGET = "SCALE_OUT_SQL_TIMEOUT_S"
+DELETE_SERVER_BUDGET = "SCALE_OUT_DELETE_SERVER_TIMEOUT_S"
+ADD_SERVER = "ADD SERVER"
+
+
+@dataclass(frozen=True)
+class Alter:
+    """One ALTER SYSTEM statement of a stage."""
+
+    verb: str                                  # "ADD SERVER": names it in logs and in local data
+    send: Callable[[Any], None]                # runs it on a session
+    done: Callable[[Any], bool]                # a fresh read shows its effect
+    budget: str = SQL_BUDGET                   # the stage's budget: the statement's ob_query_timeout
+    in_flight_codes: tuple[int, ...] = ()      # after a lost answer: "the first one is still at it"
 
 
 def _zone(ctx) -> str:
@@ -39,17 +57,67 @@ def prev_check(ctx) -> None:
             f"server {ip}:{rpc_port} is not in the cluster")
 
 
-def _act(ctx, conn, statement, verify) -> None:
-    """Run a statement; an 'already done' error counts only if a fresh read confirms it."""
+def _act(ctx, conn, alter: Alter) -> None:
+    """Send `alter` on its own session whose ob_query_timeout is the stage's budget.
+
+    A lost answer (4012, or none at all) fails nothing, and this execution of the stage never
+    sends the statement again: it waits, and each check reads first (the caller), so the effect
+    is found once it lands. Only a later execution (RETRY) that still finds no effect sends it
+    again. An 'already done' error counts only if a fresh read confirms it.
+    """
+    budget = float(ctx.config[alter.budget])
+    lost = ctx.local.get(f"lost:{alter.verb}")
+    if lost and lost["execution"] == _execution(ctx):
+        _wait_for_lost_answer(ctx, alter, lost)
     try:
-        statement(conn)
+        with long_statement_session(conn, ctx.config, budget) as session:
+            _send(ctx, session, alter)
     except ObTransientError:
         raise
     except ObError as exc:
-        if exc.code in ALREADY_DONE_CODES and verify(conn):
+        in_flight = bool(lost) and exc.code in alter.in_flight_codes
+        if (exc.code in ALREADY_DONE_CODES or in_flight) and alter.done(conn):
             ctx.log(f"OceanBase answered {exc.code}, and a fresh read shows it is done")
-            return
-        raise TaskFailed(f"MySQL error {exc}") from None
+        elif in_flight:
+            _wait_for_lost_answer(ctx, alter, _lose_answer(ctx, alter, lost["code"], exc.code))
+        else:
+            raise TaskFailed(f"MySQL error {exc}") from None
+    if lost:
+        ctx.set_local(f"lost:{alter.verb}", None)
+
+
+def _send(ctx, session, alter: Alter) -> None:
+    try:
+        alter.send(session)
+    except ObTransientError as exc:
+        if answer_lost(exc):
+            _wait_for_lost_answer(ctx, alter, _lose_answer(ctx, alter, exc.code))
+        raise
+
+
+def _execution(ctx) -> int:
+    """Which execution of the sub-task this is (a RETRY starts a new one; a takeover does not)."""
+    model = ctx.store.SubTask
+    return int(model.select(model.execute_times).where(model.id == ctx.sub_task_id).scalar())
+
+
+def _lose_answer(ctx, alter: Alter, code: int, refused: int = 0) -> dict:
+    """Record (durably, for a RETRY and for another member taking over) that `alter` may still
+    land, and that this execution must not send it again."""
+    lost = {"at": ctx.store.now(), "execution": _execution(ctx), "code": code, "refused": refused}
+    ctx.set_local(f"lost:{alter.verb}", lost)
+    return lost
+
+
+def _wait_for_lost_answer(ctx, alter: Alter, lost: dict):
+    code = lost["code"]
+    what = "timed out (4012)" if code == OB_TIMEOUT else f"lost its answer ({code})"
+    if lost.get("refused"):
+        what = (f"answered {lost['refused']} after an earlier attempt {what}, and that attempt's "
+                "effect does not show yet")
+    wait(ctx, f"lost:{alter.verb}:{lost['at']}",
+         f"waiting: ALTER SYSTEM {alter.verb} {what}; RootService may still be at it, so it is "
+         "read again, not sent again")
 
 
 def add_zone(ctx) -> None:
@@ -62,7 +130,8 @@ def add_zone(ctx) -> None:
             ctx.log(f"zone {zone} exists")
             return
         ctx.set("addZoneAttempted", True)
-        _act(ctx, conn, lambda c: sql.add_zone(c, zone), lambda c: sql.zone_status(c, zone) is not None)
+        _act(ctx, conn, Alter("ADD ZONE", lambda c: sql.add_zone(c, zone),
+                              lambda c: sql.zone_status(c, zone) is not None))
     ctx.set("zoneCreatedByDag", True)
     ctx.log(f"ALTER SYSTEM ADD ZONE {zone}: done")
 
@@ -77,8 +146,8 @@ def start_zone(ctx) -> None:
         if status == "ACTIVE":
             ctx.log(f"zone {zone} is ACTIVE")
             return
-        _act(ctx, conn, lambda c: sql.start_zone(c, zone),
-             lambda c: sql.zone_status(c, zone) == "ACTIVE")
+        _act(ctx, conn, Alter("START ZONE", lambda c: sql.start_zone(c, zone),
+                              lambda c: sql.zone_status(c, zone) == "ACTIVE"))
     ctx.log(f"ALTER SYSTEM START ZONE {zone}: done")
 
 
@@ -93,11 +162,17 @@ def add_server(ctx) -> None:
                 raise TaskFailed(f"server {ip}:{rpc_port} is in zone {row.zone}, not {zone}")
             if ctx.params.get("addServerAttempted"):
                 ctx.set("addServerSucceed", True)
-            ctx.log(f"server {ip}:{rpc_port} is in zone {zone}")
+            landed = " (the ADD SERVER whose answer was lost has landed)" if ctx.local.get(
+                f"lost:{ADD_SERVER}") else ""
+            ctx.log(f"server {ip}:{rpc_port} is in zone {zone}{landed}")
             return
-        ctx.set("addServerAttempted", True)
-        _act(ctx, conn, lambda c: sql.add_server(c, ip, rpc_port, zone),
-             lambda c: getattr(sql.server_row(c, ip, rpc_port), "zone", None) == zone)
+        if not ctx.params.get("addServerAttempted"):
+            ctx.set("addServerAttempted", True)
+        # 4179 after an attempt whose answer was lost may be that attempt still running (or the
+        # server it left non-empty): believed only once a fresh read shows the row in `zone`.
+        _act(ctx, conn, Alter(ADD_SERVER, lambda c: sql.add_server(c, ip, rpc_port, zone),
+                              lambda c: getattr(sql.server_row(c, ip, rpc_port), "zone", None) == zone,
+                              in_flight_codes=(OB_OP_NOT_ALLOW,)))
     ctx.set("addServerSucceed", True)
     ctx.log(f"ALTER SYSTEM ADD SERVER '{sql.server_address(ip, rpc_port)}' ZONE '{zone}': done")
 
@@ -210,7 +285,8 @@ def rollback_add_server(ctx) -> None:
                     "this DAG did not add it, so it is left alone")
             return
         if row.status != "DELETING":
-            _act(ctx, conn, lambda c: sql.delete_server(c, ip, rpc_port, zone), lambda c: True)
+            _act(ctx, conn, Alter("DELETE SERVER", lambda c: sql.delete_server(c, ip, rpc_port, zone),
+                                  lambda c: True, budget=DELETE_SERVER_BUDGET))
             ctx.log(f"ALTER SYSTEM DELETE SERVER '{sql.server_address(ip, rpc_port)}' ZONE '{zone}'")
     wait(ctx, "delete-server", f"waiting: server {ip}:{rpc_port} is still DELETING", delay=0.5)
 
@@ -226,7 +302,8 @@ def _undo_zone(ctx, needed, statement, done, verb: str) -> bool:
         if not needed(status):
             ctx.log(f"zone {zone} is {status or 'gone'}: nothing to {verb}")
             return True
-        _act(ctx, conn, lambda c: statement(c, zone), lambda c: done(sql.zone_status(c, zone)))
+        _act(ctx, conn, Alter(f"{verb.upper()} ZONE", lambda c: statement(c, zone),
+                              lambda c: done(sql.zone_status(c, zone))))
     ctx.log(f"ALTER SYSTEM {verb.upper()} ZONE {zone}: done")
     return True
 

@@ -14,6 +14,7 @@ from mysql_mimic.results import infer_type
 from mysql_mimic.types import ColumnType
 from sqlglot import exp
 
+from obemu.constants import MICROSECONDS
 from obemu.errors import ObError, ob_error
 from obemu.sql import ddl, dml, infoschema, sqlerrors
 from obemu.sql import timezone as tz
@@ -26,7 +27,6 @@ from obemu.sql.txn import STATEMENT_SAVEPOINT, Transaction
 PROTECTED_DATABASE = "ocs"
 DDL_COMMANDS = {exp.Create: "CREATE", exp.Drop: "DROP", exp.TruncateTable: "DROP",
                 exp.Alter: "ALTER"}
-MICROSECONDS = 1_000_000
 
 
 DATETIME_FUNCTIONS = {"emu_now", "emu_utc_now", "emu_from_unixtime", "emu_date_add"}
