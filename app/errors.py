@@ -189,7 +189,8 @@ def cluster_store_error(exc: BaseException) -> ApiError | None:
     origin = exc if type(exc).__module__.startswith("pymysql") else exc.__context__
     if origin is None or not type(origin).__module__.startswith("pymysql"):
         return None
-    detail = ": ".join(str(arg) for arg in getattr(origin, "args", ())[:2]) or type(origin).__name__
+    args = [str(arg) for arg in getattr(origin, "args", ())[:2] if str(arg) not in ("", "0")]
+    detail = ": ".join(args) or f"{type(origin).__name__} (the connection was lost or timed out)"
     if getattr(origin, "args", (None,))[:1] == (1045,):
         return ApiError("OB.ClusterStore.Unavailable", "The cluster store (database ocs in "
                         "OceanBase) refused the root@sys password this agent has recorded (1045); "

@@ -226,6 +226,7 @@ def check_finished(ctx) -> None:
         _nudge_target(ctx)
         wait(ctx, f"identity:{identity}", f"waiting: target identity is {identity}")
     if not row.serving:
+        _nudge_target(ctx)
         wait(ctx, f"serve:{_why_not_serving(row)}",
              f"waiting: {_why_not_serving(row)} for {int(ctx.waited_s())} s")
     ctx.set_data("readiness", "verified")
@@ -234,8 +235,16 @@ def check_finished(ctx) -> None:
 
 
 def _nudge_target(ctx) -> None:
-    """A target whose watch failed while we were FAILED is retried; any other failure is ours."""
+    """A target whose watch failed while we were FAILED is retried; any other failure is ours.
+
+    A target DAG that its operator cancelled or rolls back will never join: this stage fails at
+    once (rather than wait out the serving budget), and the target's rollback, which waits for
+    ours, finds this DAG FAILED and rolls it back too."""
     dag = remote_dag(ctx)
+    if dag.get("operator") in ("CANCEL", "ROLLBACK"):
+        raise TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} is "
+                         f"{dag.get('state')}/{dag.get('operator')}: its operator gave it up, so "
+                         "this scale-out cannot finish; roll this DAG back")
     if dag.get("state") != "FAILED":
         return
     failed_at = next((i for i, n in enumerate(dag.get("nodes") or []) if n["state"] == "FAILED"), -1)

@@ -191,6 +191,9 @@ def rollback_watch(ctx) -> None:
         with peer_call(ctx, coordinator_name(ctx)):
             raise exc
     _note_add_server(ctx, dag)
+    if dag.get("state") == "SUCCEED" and dag.get("operator") != "ROLLBACK":
+        raise TaskFailed(f"Task.DagFailed: coordinator DAG {dag.get('id')} succeeded: this node is "
+                         "a server of the cluster now and cannot be rolled back from here")
     if dag.get("operator") != "ROLLBACK":
         if dag.get("state") == "FAILED":
             post_to_coordinator(ctx, dag["id"], "ROLLBACK")

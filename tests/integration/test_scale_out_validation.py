@@ -257,3 +257,43 @@ def test_the_right_target_password_is_accepted(setup, client, idle_cluster, guar
     done = client.wait_dag_succeed(resp.json()["data"]["id"])
     assert (done.state, done.operator) == ("SUCCEED", "RUN")
     assert setup.server_row(guarded)[1] == "ACTIVE"
+
+
+def test_cancel_then_rollback_of_the_target_ends_both_dags(setup, client, faults):
+    """The coordinator waits at its last stage (the server never serves in time), the target
+    at its own: CANCEL then ROLLBACK of the target's DAG rolls both back, long before the
+    1800 s serving budget."""
+    from obshell import ClientV1
+    from obshell.auth.password import PasswordAuth
+
+    target_ip = "127.0.0.78"
+    setup.add_target(target_ip)
+    faults.add(f"{target_ip}:2882", "slow_start:600")
+    dag = client.scale_out(target_ip, 2886, "zone1", {"mysql_port": 2881, "rpc_port": 2882})
+    _wait_stage(client, dag.generic_id, 9)
+    target = ClientV1(target_ip, 2886, PasswordAuth(ROOT_PASSWORD))
+    local = wait_until(lambda: _at_stage(target.get_agent_last_maintenance_dag(), 7), 120,
+                       what="the target waiting at its last stage")
+    target.operate_dag(local.generic_id, "CANCEL")
+    wait_until(lambda: target.get_dag(local.generic_id, show_detail=False).state == "FAILED",
+               120, what="the target cancelled")
+    target.operate_dag(local.generic_id, "ROLLBACK")
+    ended = wait_until(lambda: _rolled_back(client, dag.generic_id)
+                       and _rolled_back(target, local.generic_id), 180,
+                       what="both DAGs rolled back")
+    assert ended
+    assert setup.server_row(target_ip) is None
+    info = v2.send(f"http://{target_ip}:2886", "GET", "/api/v1/info").json()["data"]
+    assert info["identity"] == "SINGLE"
+    logs = [line for node in client.get_dag(dag.generic_id).nodes for task in node.sub_tasks
+            for line in task.task_logs or []]
+    assert any("its operator gave it up" in line for line in logs), logs
+
+
+def _at_stage(dag, stage: int):
+    return dag if dag.stage == stage and dag.state == "RUNNING" else None
+
+
+def _rolled_back(client, generic_id: str) -> bool:
+    dag = client.get_dag(generic_id, show_detail=False)
+    return (dag.state, dag.operator) == ("SUCCEED", "ROLLBACK")
