@@ -131,8 +131,13 @@ def derive(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def coordinator_tail_budget(config: Mapping[str, Any]) -> float:
-    """What the coordinator may spend after its stage 5: the target's watch must outlast it."""
-    return float(config["SCALE_OUT_SERVING_TIMEOUT_S"]) + 4 * float(config["OB_READ_TIMEOUT_S"])
+    """What the coordinator may spend after its stage 5: the target's watch must outlast it.
+
+    The serving wait, and up to four SQL stages (prev check, ADD/START ZONE, ADD SERVER), each
+    of which may block on one statement for its budget plus the read margin and then wait out
+    its budget once more."""
+    sql_stage = 2 * float(config["SCALE_OUT_SQL_TIMEOUT_S"]) + float(config["OB_READ_TIMEOUT_S"])
+    return float(config["SCALE_OUT_SERVING_TIMEOUT_S"]) + 4 * sql_stage
 
 
 def check_budgets(config: Mapping[str, Any]) -> list[str]:

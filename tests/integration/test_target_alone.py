@@ -21,8 +21,8 @@ COORDINATOR = "127.0.5.10"
 TARGET = "127.0.5.11"
 # A short watch: the coordinator's serving budget and SQL read margins bound it from below
 # (app.config.check_budgets), so those are short too.
-SHORT_WATCH = {"OBSCALE_SCALE_OUT_SERVING_TIMEOUT_S": "2", "OBSCALE_OB_READ_TIMEOUT_S": "2",
-               "OBSCALE_SCALE_OUT_WATCH_TIMEOUT_S": "12"}
+SHORT_WATCH = {"OBSCALE_SCALE_OUT_SERVING_TIMEOUT_S": "2", "OBSCALE_OB_READ_TIMEOUT_S": "1",
+               "OBSCALE_SCALE_OUT_SQL_TIMEOUT_S": "1", "OBSCALE_SCALE_OUT_WATCH_TIMEOUT_S": "14"}
 
 
 @pytest.fixture
