@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -53,10 +54,23 @@ def dir_empty(key: str, path: str) -> dict[str, str]:
             return result(name, FAIL, f"{path} is not empty", "absent or empty directory",
                           f"empty {path} or choose another {key}")
     parent = target if target.exists() else next(p for p in target.parents if p.exists())
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return result(name, FAIL, f"{parent} is not writable", "writable parent",
-                      f"grant the agent's user write access to {parent}")
+    problem = _cannot_create_in(parent)
+    if problem:
+        return result(name, FAIL, f"cannot create directories in {parent}: {problem}",
+                      "writable parent", f"choose a {key} on a writable file system, or grant "
+                      f"the agent's user write access to {parent}")
     return result(name, PASS, f"{path} usable", "absent or empty directory")
+
+
+def _cannot_create_in(parent: Path) -> str:
+    """'' when a directory can be made in `parent` (tried: permission bits do not bind root,
+    and /proc or a read-only mount refuse whatever they say); else why not. Leaves nothing."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".obscale-probe-", dir=parent)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    os.rmdir(probe)
+    return ""
 
 
 def _existing(path: str) -> str:
