@@ -117,6 +117,18 @@ class DagEngine:
         """The DAG that holds the scope's maintenance lock, or None when it is free."""
         return lock.holder(self.store, scope)
 
+    def set_context(self, dag_id: int, key: str, value: Any) -> None:
+        """Write one key of a DAG's context (an operator's instruction its tasks will read)."""
+        model = self.store.Dag
+        with self.store.atomic():
+            dag = self.store.locked(model.select().where(model.id == dag_id)).first()
+            if dag is None:
+                raise NotFound()
+            context = dag.context_dict()
+            context[key] = value
+            model.update(context=dumps(context), updated_at=self.store.now()).where(
+                model.id == dag_id).execute()
+
     def cancel_requested(self, dag_id: int) -> bool:
         """True when CANCEL was requested and not yet honoured."""
         model = self.store.Dag

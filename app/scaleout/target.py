@@ -159,16 +159,18 @@ def rolled_back_past(dag: dict, idx: int) -> bool:
 
 
 ADD_SERVER_NODE = "Add server for scale_out"
+# In the watch sub-task's local data: the cluster DAG may have begun its ADD SERVER.
+ADD_SERVER_SEEN = "addServerMayHaveRun"
 
 
 def _note_add_server(ctx, dag: dict) -> None:
     """Remember (durably) once the cluster DAG has begun, or may have begun, its ADD SERVER:
     from then on the cluster may depend on this node."""
-    if ctx.local.get("addServerMayHaveRun"):
+    if ctx.local.get(ADD_SERVER_SEEN):
         return
     node = next((n for n in dag.get("nodes") or [] if n.get("name") == ADD_SERVER_NODE), None)
     if node is None or node.get("state") != "PENDING" or dag.get("state") == "SUCCEED":
-        ctx.set_local("addServerMayHaveRun", True)
+        ctx.set_local(ADD_SERVER_SEEN, True)
 
 
 def rollback_watch(ctx) -> None:
@@ -176,12 +178,18 @@ def rollback_watch(ctx) -> None:
 
     When no member of the cluster answers and the cluster DAG was never seen to begin its ADD
     SERVER, nothing of the cluster depends on this node (spec/cluster-store.md §6): the rollback
-    goes on alone. This DAG got here FAILED, so its watch had already outlasted its budget."""
+    goes on alone. This DAG got here FAILED, so its watch had already outlasted its budget.
+    `obscale agent reset` on this host says so explicitly (rollbackAlone), after checking that
+    the cluster does not list this node's server."""
+    if ctx.params.get("rollbackAlone"):
+        ctx.log("rolling back without the cluster DAG: `obscale agent reset` on this host found "
+                "that the cluster does not list this node's server")
+        return
     try:
         dag = on_coordinator(ctx, lambda member: peer.get_dag(
             member, ctx.config, ctx.params["coordinateDagId"], agent.get_root_password() or ""))
     except peer.PeerUnreachable as exc:
-        if not ctx.local.get("addServerMayHaveRun"):
+        if not ctx.local.get(ADD_SERVER_SEEN):
             ctx.log(f"no member of the cluster answers ({exc.reason}) and the cluster DAG never "
                     "began adding this server: rolling back without it")
             return

@@ -161,6 +161,9 @@ def propagate_from_target(ctx, operator: str) -> None:
     When no member of the cluster answers, the operator goes on here alone: the stages that need
     the cluster wait for it themselves (the rollback of the watch holds the observer stop until
     the cluster has undone ADD SERVER, unless the cluster never began it)."""
+    if ctx.params.get("rollbackAlone"):
+        ctx.log(f"{operator} stays on this agent: `obscale agent reset` rolls it back alone")
+        return
     try:
         dag = target.on_coordinator(ctx, lambda member: peer.get_dag(
             member, ctx.config, ctx.params["coordinateDagId"], agent.get_root_password() or ""))

@@ -35,6 +35,53 @@ def set_password(home: Path, password_env: str | None) -> None:
     click.echo("agent password set")
 
 
+@agent.command("reset")
+@home_option
+@click.option("--force", is_flag=True,
+              help="Go on when neither the local observer nor any cluster member can say whether "
+                   "the cluster lists this node's server (you know that it does not).")
+@click.option("--timeout", type=float, default=300.0, show_default=True,
+              help="Seconds to wait for the agent's consumer to finish the rollback.")
+def reset(home: Path, force: bool, timeout: float) -> None:
+    """Return a stuck SCALING OUT agent to SINGLE: its scale-out DAG is cancelled if it still
+    runs and rolled back without the cluster DAG (observer stopped, what it made removed).
+    Refused while the cluster lists this node's server. `obscale serve` must be running."""
+    import time
+
+    from app.dags import build_engines
+    from app.db import connection
+    from app.scaleout import reset as resetting
+    from app.security import keystore
+
+    config = home_config(home)
+    open_database(config)
+    keystore.open_keystore(config["KEY_FILE"], int(config["RSA_KEY_BITS"]))
+    engine = build_engines({**config, "QUEUE_IMMEDIATE": False}).agent
+    with connection():
+        try:
+            dag = resetting.check(engine, config, force)
+        except resetting.ResetRefused as refused:
+            raise click.ClickException(f"reset refused: {refused}") from None
+        if dag is None:
+            click.echo("this agent is SINGLE already; nothing to do")
+            return
+        click.echo(f"DAG {dag.id} ({dag.name}): {resetting.start(engine, dag)}")
+    deadline = time.monotonic() + timeout
+    rolling = False
+    while time.monotonic() < deadline:
+        with connection():
+            if resetting.rolled_back(engine, dag.id):
+                click.echo("rolled back: the agent is SINGLE again")
+                return
+            if not rolling and resetting.failed(engine, dag.id):
+                engine.operate(dag.id, "ROLLBACK")
+                click.echo("cancelled; rollback started")
+                rolling = True
+        time.sleep(0.5)
+    raise click.ClickException(f"DAG {dag.id} did not finish its rollback within {timeout:g} s; "
+                               "is `obscale serve` running? Look at it with `obscale dag show`")
+
+
 def register(group: click.Group) -> None:
     """Add the agent group."""
     group.add_command(agent)
