@@ -220,17 +220,27 @@ def test_precheck_bad_body_is_still_400(setup):
     assert error_of(resp)[:2] == (400, "Common.IllegalArgument")
 
 
-GUARDED = "127.0.0.79"  # a SINGLE spare with an agent password
+GUARDED = "127.0.0.79"  # a SINGLE spare with an agent password; refused, stays SINGLE
+GUARDED_JOINS = "127.0.0.90"  # another one, scaled out with the right password
+
+
+def _guarded_spare(setup, ip: str) -> str:
+    from tests.support.agents import prepare_home, start_serve
+
+    home = setup.fleet.observer_home(setup.fleet.base_dir / f"target-{ip}")
+    prepare_home(home, agent_password="Spare-pw_9")
+    setup.targets[ip] = start_serve(ip, home, env=setup.env)
+    return ip
 
 
 @pytest.fixture(scope="module")
 def guarded(setup):
-    from tests.support.agents import prepare_home, start_serve
+    return _guarded_spare(setup, GUARDED)
 
-    home = setup.fleet.observer_home(setup.fleet.base_dir / f"target-{GUARDED}")
-    prepare_home(home, agent_password="Spare-pw_9")
-    setup.targets[GUARDED] = start_serve(GUARDED, home, env=setup.env)
-    return GUARDED
+
+@pytest.fixture(scope="module")
+def guarded_joins(setup):
+    return _guarded_spare(setup, GUARDED_JOINS)
 
 
 @pytest.mark.parametrize("password", [None, "wrong-pw"])
@@ -251,7 +261,8 @@ def test_a_wrong_or_missing_target_password_is_refused_before_anything_is_create
     assert client.get_cluster_unfinished_dag() == []
 
 
-def test_the_right_target_password_is_accepted(setup, client, idle_cluster, guarded):
+def test_the_right_target_password_is_accepted(setup, client, idle_cluster, guarded_joins):
+    guarded = guarded_joins
     resp = post(setup, {**body(ip=guarded), "targetAgentPassword": "Spare-pw_9"})
     assert resp.status_code == 200, resp.text
     done = client.wait_dag_succeed(resp.json()["data"]["id"])
