@@ -7,6 +7,14 @@ from obshell.auth.password import PasswordAuth
 from tests.support.scaleout import ROOT_PASSWORD, Faults, release_cluster_lock
 
 
+@pytest.fixture
+def holds(tmp_path):
+    """The folder the agents of a held_setup() look for hold files in."""
+    folder = tmp_path / "holds"
+    folder.mkdir()
+    return folder
+
+
 @pytest.fixture(scope="module")
 def client(setup):
     """The unmodified obshell SDK pointed at the module's coordinator."""

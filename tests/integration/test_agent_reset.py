@@ -12,33 +12,19 @@ from obshell.auth.password import PasswordAuth
 
 from tests.support import v2
 from tests.support.agents import alive, obscale_command
-from tests.support.dag_harness import REPO_ROOT
 from tests.support.holds import HOLD_DIR_ENV, hold_file, reached
 from tests.support.members import kill_tree
 from tests.support.polling import wait_until
-from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
+from tests.support.scaleout import ROOT_PASSWORD, held_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.5.50"
 
 
 @pytest.fixture
-def holds(tmp_path) -> Path:
-    folder = tmp_path / "holds"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def setup(tmp_path, holds):
-    env = {"OBSCALE_TEMPLATE_MODULES": "tests.support.holds", "PYTHONPATH": str(REPO_ROOT),
-           HOLD_DIR_ENV: str(holds)}
-    with scale_out_setup(tmp_path / "cluster", COORDINATOR, env) as running:
-        try:
-            yield running
-        finally:
-            for path in holds.iterdir():
-                path.unlink()
+    with held_setup(tmp_path / "cluster", COORDINATOR, holds) as running:
+        yield running
 
 
 def reset(home: Path, env) -> subprocess.CompletedProcess:

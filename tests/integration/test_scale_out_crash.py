@@ -12,36 +12,20 @@ from obshell import ClientV1
 from obshell.auth.password import PasswordAuth
 
 from tests.support.agents import alive, descendants
-from tests.support.dag_harness import REPO_ROOT
-from tests.support.holds import HOLD_DIR_ENV, hold_file, reached
+from tests.support.holds import hold_file, reached
 from tests.support.polling import wait_until
-from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
+from tests.support.scaleout import ROOT_PASSWORD, held_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.0.91"
 
 
 @pytest.fixture
-def holds(tmp_path) -> Path:
-    """The folder the agents look for hold files in."""
-    folder = tmp_path / "holds"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def setup(tmp_path, holds):
     """A cluster and coordinator per test: the supervisor's restart backoff doubles with every
-    kill within a minute, so a shared coordinator would make each test wait for the others.
-    Hold files left by a failed test are removed first, so no consumer stays blocked."""
-    env = {"OBSCALE_TEMPLATE_MODULES": "tests.support.holds", "PYTHONPATH": str(REPO_ROOT),
-           HOLD_DIR_ENV: str(holds)}
-    with scale_out_setup(tmp_path / "cluster", COORDINATOR, env) as running:
-        try:
-            yield running
-        finally:
-            for path in holds.iterdir():
-                path.unlink()
+    kill within a minute, so a shared coordinator would make each test wait for the others."""
+    with held_setup(tmp_path / "cluster", COORDINATOR, holds) as running:
+        yield running
 
 
 @pytest.fixture

@@ -2,19 +2,16 @@
 runs out, and its ROLLBACK goes on alone to a clean SINGLE agent (spec/cluster-store.md §6)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from obshell import ClientV1
 from obshell.auth.password import PasswordAuth
 
 from tests.support import v2
 from tests.support.agents import alive
-from tests.support.dag_harness import REPO_ROOT
 from tests.support.holds import HOLD_DIR_ENV, hold_file, reached
 from tests.support.members import kill_tree
 from tests.support.polling import wait_until
-from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup
+from tests.support.scaleout import ROOT_PASSWORD, held_setup
 
 pytestmark = pytest.mark.integration
 COORDINATOR = "127.0.5.10"
@@ -26,22 +23,9 @@ SHORT_WATCH = {"OBSCALE_SCALE_OUT_SERVING_TIMEOUT_S": "2", "OBSCALE_OB_READ_TIME
 
 
 @pytest.fixture
-def holds(tmp_path) -> Path:
-    folder = tmp_path / "holds"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def setup(tmp_path, holds):
-    env = {**SHORT_WATCH, "OBSCALE_TEMPLATE_MODULES": "tests.support.holds",
-           "PYTHONPATH": str(REPO_ROOT), HOLD_DIR_ENV: str(holds)}
-    with scale_out_setup(tmp_path / "cluster", COORDINATOR, env) as running:
-        try:
-            yield running
-        finally:
-            for path in holds.iterdir():
-                path.unlink()
+    with held_setup(tmp_path / "cluster", COORDINATOR, holds, SHORT_WATCH) as running:
+        yield running
 
 
 def test_target_rolls_back_alone_when_the_cluster_never_began_adding_it(setup, holds):

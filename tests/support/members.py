@@ -24,19 +24,13 @@ from obshell.auth.password import PasswordAuth
 
 from app.process.procfs import cmdline
 from tests.support.agents import AgentHandle, alive, descendants, start_serve
-from tests.support.dag_harness import REPO_ROOT
-from tests.support.holds import HOLD_DIR_ENV
 from tests.support.polling import wait_until
-from tests.support.scaleout import ROOT_PASSWORD, ScaleOutSetup, scale_out_setup
+from tests.support.scaleout import ROOT_PASSWORD, ScaleOutSetup, hold_env, scale_out_setup
 
 PORTS = {"mysql_port": "2881", "rpc_port": "2882"}
 DAG_TIMEOUT_S = 120.0
 
 
-def hold_env(folder: Path) -> dict[str, str]:
-    """The environment that makes an agent load the hold points and look in `folder`."""
-    return {"OBSCALE_TEMPLATE_MODULES": "tests.support.holds", "PYTHONPATH": str(REPO_ROOT),
-            HOLD_DIR_ENV: str(folder)}
 
 
 def client_of(ip: str) -> ClientV1:

@@ -152,6 +152,29 @@ def scale_out_setup(base_dir: Path, coordinator_ip: str, extra_env: Mapping[str,
         fleet.teardown()
 
 
+def hold_env(folder: Path) -> dict[str, str]:
+    """The environment that makes an agent load the hold points and look in `folder`."""
+    from tests.support.holds import HOLD_DIR_ENV
+
+    repo_root = Path(__file__).resolve().parents[2]
+    return {"OBSCALE_TEMPLATE_MODULES": "tests.support.holds", "PYTHONPATH": str(repo_root),
+            HOLD_DIR_ENV: str(folder)}
+
+
+@contextlib.contextmanager
+def held_setup(base_dir: Path, coordinator_ip: str, holds: Path,
+               extra_env: Mapping[str, str] | None = None) -> Iterator[ScaleOutSetup]:
+    """scale_out_setup whose agents stop at the hold files in `holds`; files a failed test
+    left are removed at the end, so no consumer stays blocked."""
+    with scale_out_setup(base_dir, coordinator_ip, {**(extra_env or {}), **hold_env(holds)}) \
+            as running:
+        try:
+            yield running
+        finally:
+            for path in holds.iterdir():
+                path.unlink()
+
+
 def module_setup(name: str, coordinator_ip: str, extra_env: Mapping[str, str] | None = None):
     """A module-scoped `setup` fixture: one cluster and coordinator for a whole test module."""
     import pytest

@@ -172,22 +172,13 @@ def test_empty_root_password_counts_as_recorded(store):
         verify.check_password(creds, OCS_HEADER, "x", store)
 
 
-def test_single_accepts_the_agent_password_as_rsa_ciphertext(store, agent_hash):
-    creds = Credentials(IDENTITY_SINGLE, None, agent_hash)
-    verify.check_password(creds, AGENT_HEADER, crypto.encrypt_for_peer(store.public_key, AGENT),
-                          store)
-    with pytest.raises(ApiError) as excinfo:
-        verify.check_password(creds, AGENT_HEADER,
-                              crypto.encrypt_for_peer(store.public_key, "wrong"), store)
-    assert excinfo.value.err_code == "Security.Authentication.IncorrectAgentPassword"
-
-
-@pytest.mark.parametrize("identity", [IDENTITY_SCALING_OUT, IDENTITY_CLUSTER_AGENT])
-def test_a_member_takes_the_agent_password_as_rsa_ciphertext_too(store, sealed_root, agent_hash,
-                                                                 identity):
-    # A coordinator that sent the RSA form while the target was SINGLE resends it once the
-    # target is SCALING OUT: it must still be accepted.
-    creds = Credentials(identity, sealed_root, agent_hash)
+@pytest.mark.parametrize("identity", [IDENTITY_SINGLE, IDENTITY_SCALING_OUT,
+                                      IDENTITY_CLUSTER_AGENT])
+def test_the_agent_password_is_taken_as_rsa_ciphertext(store, sealed_root, agent_hash, identity):
+    # A member takes it too: a coordinator that sent the RSA form while the target was SINGLE
+    # resends it once the target is SCALING OUT.
+    root = None if identity == IDENTITY_SINGLE else sealed_root
+    creds = Credentials(identity, root, agent_hash)
     verify.check_password(creds, AGENT_HEADER, crypto.encrypt_for_peer(store.public_key, AGENT),
                           store)
     with pytest.raises(ApiError) as excinfo:
