@@ -6,6 +6,7 @@ Settings come from the same OBSCALE_* environment as the app (`obscale serve` se
 """
 import os
 
+import app.process.web_worker as _web_worker
 from app.config import load_config
 
 _settings = load_config()
@@ -15,13 +16,27 @@ _log_dir = _settings.get("LOG_DIR")
 wsgi_app = "app.process.wsgi:app"
 bind = [f"[{_ip}]:{_port}" if ":" in _ip else f"{_ip}:{_port}"]
 workers = int(_settings["WORKERS"])
-# Sync workers: the SDK opens a new connection per request, so keep-alive buys nothing,
-# and the per-request work is CPU-bound (RSA); bench/api_latency.py measured both.
-worker_class = "sync"
+# The agent is exposed directly (no buffering proxy), so a slow client must cost a greenlet,
+# not a worker: gevent, with a total deadline on reading each request (app/process/web_worker.py).
+# Workers are still processes: the per-request work is CPU-bound (RSA), one core per worker.
+worker_class = "app.process.web_worker.ReadDeadlineGeventWorker"
+# Connections one worker holds at once. Each is an open file, and a request being served opens
+# SQLite files too: this leaves room under systemd's default soft limit of 1024 open files.
+worker_connections = 768
+# A request must begin within this many seconds of the connection's start (a kept-alive
+# connection: `keepalive`) and arrive whole, body included, within as many again from its first
+# byte; then the connection is closed. Not yet one of app.config's settings.
+request_read_timeout_s = float(_settings.get("REQUEST_READ_TIMEOUT_S", os.environ.get(
+    "OBSCALE_REQUEST_READ_TIMEOUT_S", _web_worker.DEFAULT_READ_TIMEOUT_S)))
+if not request_read_timeout_s > 0:
+    raise ValueError(f"OBSCALE_REQUEST_READ_TIMEOUT_S must be positive, got {request_read_timeout_s}")
 preload_app = False  # each worker builds its own app: no shared SQLite handles across fork
-timeout = 120  # views may wait on a peer agent (10 s connect/read) or OceanBase (30 s read)
+# A worker whose event loop has not run for this long (CPU, or a C call such as SQLite waiting
+# out its 10 s busy timeout) is killed. Requests waiting on a peer agent or OceanBase yield to
+# the loop, so they do not count, whatever they take.
+timeout = 120
 graceful_timeout = 30
-keepalive = 5
+keepalive = 5  # idle time between requests on one connection (peers reuse connections)
 backlog = 2048
 proc_name = "obscale"
 # gunicorn 25.1+ opens a control socket at one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
@@ -60,3 +75,8 @@ def post_worker_init(worker):
         for handler in logging.getLogger("gunicorn.error").handlers:
             root.addHandler(handler)
         root.setLevel(str(_settings["LOG_LEVEL"]).upper())
+
+
+def post_fork(server, worker):
+    """Hand the read deadline to the worker (a setting gunicorn does not know)."""
+    worker.request_read_timeout_s = request_read_timeout_s
