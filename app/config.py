@@ -13,7 +13,8 @@ DEFAULTS: dict[str, Any] = {
     # Advertised agent address; also the address gunicorn binds to.
     "IP": "127.0.0.1",
     "PORT": 2886,
-    "WORKERS": 2,
+    # gevent workers: one serves the handful of clients an agent has, slow ones included.
+    "WORKERS": 1,
     "AGENT_VERSION": "4.2.5.0",
     "LOG_LEVEL": "INFO",
     "RSA_KEY_BITS": 2048,

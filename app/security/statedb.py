@@ -1,19 +1,32 @@
 """The verification hook's own SQLite connection: credentials read and replay insert.
 
-One long-lived connection per thread (per gunicorn worker), apart from the request's peewee
+One long-lived connection per OS thread (per gunicorn worker), apart from the request's peewee
 connection. Measured reason: a per-request connection that writes (the replay insert) pays for
 schema loading and a WAL checkpoint on close, about 5 ms per request; this one pays ~0.1 ms.
+Under the gevent worker `threading.local` is per greenlet (per client connection), which would
+open a connection per client; the original, per OS thread, is used there. Its statements are
+single autocommit statements run in C, so greenlets never interleave inside one.
 """
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 
 from app.models import IDENTITY_SINGLE
 from app.security.verify import Credentials
 
 BUSY_TIMEOUT_MS = 10000
-_local = threading.local()
+
+
+def _os_thread_local() -> threading.local:
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        return monkey.get_original("threading", "local")()
+    return threading.local()
+
+
+_local = _os_thread_local()
 
 
 def connection(path: str) -> sqlite3.Connection:

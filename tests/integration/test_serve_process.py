@@ -39,7 +39,7 @@ def test_serve_runs_single_with_two_children_and_stops_cleanly(tmp_path):
         key = agent.state_dir / "agent_key.pem"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         children = agent.descendants()
-        assert sum("gunicorn" in _cmdline(p) for p in children) == 3  # master + 2 workers
+        assert sum("gunicorn" in _cmdline(p) for p in children) == 3  # master + the 2 asked for
         assert _consumer_pid(agent) is not None
     assert not any(alive(p) for p in children)
     assert not (home / "obscale" / "obscale.pid").exists()

@@ -16,7 +16,7 @@ from app.cli.commands import home_config, home_option, open_database, setup_logg
 @click.option("--port", type=click.IntRange(1, 65535),
               help="Agent port (default 2886; also OBSCALE_PORT).")
 @click.option("--workers", type=click.IntRange(1, 64),
-              help="gunicorn workers (default 2; also OBSCALE_WORKERS).")
+              help="gunicorn workers (default 1; also OBSCALE_WORKERS).")
 def serve(home: Path, ip: str | None, port: int | None, workers: int | None) -> None:
     """Run the agent: migrations, then gunicorn and the task consumer, supervised."""
     from app.process.supervisor import ServeError, check_home, serve as run_serve
