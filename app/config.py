@@ -15,6 +15,8 @@ DEFAULTS: dict[str, Any] = {
     "PORT": 2886,
     # gevent workers: one serves the handful of clients an agent has, slow ones included.
     "WORKERS": 1,
+    # A connection must begin and finish sending a request within this (app/process/web_worker.py).
+    "REQUEST_READ_TIMEOUT_S": 5.0,
     "AGENT_VERSION": "4.2.5.0",
     "LOG_LEVEL": "INFO",
     "RSA_KEY_BITS": 2048,

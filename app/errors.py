@@ -23,6 +23,7 @@ CATALOGUE: dict[str, tuple[int, int]] = {
     "Common.NotFound": (404, 0),
     "Request.Method.NotSupport": (405, 0),
     "Request.Body.TooLarge": (413, 0),
+    "Request.Timeout": (408, 0),
     "Common.BindJsonFailed": (400, 0),
     "Common.IllegalArgument": (400, 0),
     "Common.InvalidPort": (400, 0),
@@ -156,6 +157,8 @@ def _http_error(exc: HTTPException) -> Response:
         err = ApiError("Request.Method.NotSupport", f"{request.method} method is not supported")
     elif exc.code == 413:
         err = ApiError("Request.Body.TooLarge", "Request body too large: limit is 1048576 bytes")
+    elif exc.code == 408:
+        err = ApiError("Request.Timeout", f"Request timeout: {exc.description}")
     elif exc.code is not None and exc.code < 500:
         err = ApiError("Common.IllegalArgument", f"Illegal argument: {exc.description}",
                        status=exc.code)

@@ -6,7 +6,6 @@ Settings come from the same OBSCALE_* environment as the app (`obscale serve` se
 """
 import os
 
-import app.process.web_worker as _web_worker
 from app.config import load_config
 
 _settings = load_config()
@@ -25,9 +24,8 @@ worker_class = "app.process.web_worker.ReadDeadlineGeventWorker"
 worker_connections = 768
 # A request must begin within this many seconds of the connection's start (a kept-alive
 # connection: `keepalive`) and arrive whole, body included, within as many again from its first
-# byte; then the connection is closed. Not yet one of app.config's settings.
-request_read_timeout_s = float(_settings.get("REQUEST_READ_TIMEOUT_S", os.environ.get(
-    "OBSCALE_REQUEST_READ_TIMEOUT_S", _web_worker.DEFAULT_READ_TIMEOUT_S)))
+# byte; then the connection is closed (REQUEST_READ_TIMEOUT_S, app.config).
+request_read_timeout_s = float(_settings["REQUEST_READ_TIMEOUT_S"])
 if not request_read_timeout_s > 0:
     raise ValueError(f"OBSCALE_REQUEST_READ_TIMEOUT_S must be positive, got {request_read_timeout_s}")
 preload_app = False  # each worker builds its own app: no shared SQLite handles across fork
