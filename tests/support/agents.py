@@ -60,13 +60,14 @@ def obscale_command() -> list[str]:
 
 
 def start_serve(ip: str, home: Path, port: int = 2886, env: Mapping[str, str] | None = None,
-                workers: int = 2) -> AgentHandle:
-    """Start `obscale serve` and wait until /api/v1/info answers."""
+                workers: int | None = 2) -> AgentHandle:
+    """Start `obscale serve` and wait until /api/v1/info answers (workers=None: the default)."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     output = home.parent / f"serve-{ip}-{port}.out"
-    argv = obscale_command() + ["serve", "--home", str(home), "--ip", ip, "--port", str(port),
-                                "--workers", str(workers)]
+    argv = obscale_command() + ["serve", "--home", str(home), "--ip", ip, "--port", str(port)]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("OBSCALE_")}
     full_env.update(env or {})
     with open(output, "ab") as sink:

@@ -35,11 +35,13 @@ class ScaleOutSetup:
     coordinator: AgentHandle
     env: dict[str, str]
     targets: dict[str, AgentHandle] = field(default_factory=dict)
+    workers: int | None = 2  # None: the agents' own default (the benchmark measures that)
 
     def add_target(self, ip: str, extra_env: Mapping[str, str] | None = None) -> AgentHandle:
         """A SINGLE agent on `ip` whose home holds the obemu shim."""
         home = self.fleet.observer_home(self.fleet.base_dir / f"target-{ip}")
-        handle = start_serve(ip, home, env={**self.env, **(extra_env or {})})
+        handle = start_serve(ip, home, env={**self.env, **(extra_env or {})},
+                             workers=self.workers)
         self.targets[ip] = handle
         return handle
 
@@ -132,7 +134,8 @@ def scale_out_setup(base_dir: Path, coordinator_ip: str, extra_env: Mapping[str,
                     fast: bool = True) -> Iterator[ScaleOutSetup]:
     """A one-node cluster on `coordinator_ip` taken over by its agent; add targets inside.
 
-    fast=False keeps the agents' default settings (the benchmark uses that).
+    fast=False keeps the agents' default settings, worker count included (the benchmark uses
+    that).
     """
     fleet = Fleet(base_dir)
     setup: ScaleOutSetup | None = None
@@ -142,7 +145,9 @@ def scale_out_setup(base_dir: Path, coordinator_ip: str, extra_env: Mapping[str,
         env = {**(FAST_SETTINGS if fast else {}), **cluster.env, **(extra_env or {})}
         result = takeover(cluster.home, coordinator_ip, env)
         assert result.returncode == 0, result.stderr
-        setup = ScaleOutSetup(fleet, cluster, start_serve(coordinator_ip, cluster.home, env=env), env)
+        workers = 2 if fast else None
+        setup = ScaleOutSetup(fleet, cluster, start_serve(coordinator_ip, cluster.home, env=env,
+                                                          workers=workers), env, workers=workers)
         yield setup
     finally:
         agents = [setup.coordinator, *setup.targets.values()] if setup else []
