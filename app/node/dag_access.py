@@ -27,38 +27,35 @@ def sees_cluster_dags(engines: Engines) -> bool:
     return identity == IDENTITY_CLUSTER_AGENT or not engines.shared
 
 
-def _locate(engines: Engines, raw: str, kind: str) -> tuple[DagEngine, int]:
-    """Parse a generic id and pick the engine that holds it; NotFound when not this agent's."""
+def _locate(engines: Engines, raw: str, kind: str) -> tuple[DagEngine, int, str]:
+    """Parse a generic id: the engine that holds it, the row id and its scope; NotFound when
+    it is not this agent's."""
     parsed = parse(raw, kind)
     if parsed.is_cluster:
         if not sees_cluster_dags(engines):
             raise not_found()
-        return engines.cluster, parsed.id
+        return engines.cluster, parsed.id, SCOPE_CLUSTER
     if not same_agent(parsed, engines.agent.settings["IP"], engines.agent.settings["PORT"]):
         raise not_found()
-    return engines.agent, parsed.id
+    return engines.agent, parsed.id, SCOPE_AGENT
 
 
 def dag_by_generic_id(engines: Engines, raw: str) -> tuple[DagEngine, Any]:
     """The engine and DAG a generic id names."""
-    engine, obj_id = _locate(engines, raw, "dag")
-    return engine, engine.dag_in_scope(obj_id, _scope_for(raw))
+    engine, obj_id, scope = _locate(engines, raw, "dag")
+    return engine, engine.dag_in_scope(obj_id, scope)
 
 
 def node_by_generic_id(engines: Engines, raw: str) -> tuple[DagEngine, Any, Any]:
     """The engine, DAG and node a generic id names."""
-    engine, obj_id = _locate(engines, raw, "node")
-    return (engine, *engine.node_in_scope(obj_id, _scope_for(raw)))
+    engine, obj_id, scope = _locate(engines, raw, "node")
+    return (engine, *engine.node_in_scope(obj_id, scope))
 
 
 def sub_task_by_generic_id(engines: Engines, raw: str) -> tuple[DagEngine, Any, Any]:
     """The engine, DAG and sub-task a generic id names."""
-    engine, obj_id = _locate(engines, raw, "sub task")
-    return (engine, *engine.sub_task_in_scope(obj_id, _scope_for(raw)))
-
-
-def _scope_for(raw: str) -> str:
-    return SCOPE_CLUSTER if raw.startswith("1") else SCOPE_AGENT
+    engine, obj_id, scope = _locate(engines, raw, "sub task")
+    return (engine, *engine.sub_task_in_scope(obj_id, scope))
 
 
 def unfinished_dags(engines: Engines, scopes: tuple[str, ...]) -> list[Any]:
