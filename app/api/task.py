@@ -44,7 +44,7 @@ def operate_dag(generic_id: str) -> Response:
     """RETRY / ROLLBACK / CANCEL / PASS; committed before the 200."""
     body = bind(OPERATOR_SCHEMA)
     engine, dag = dag_access.dag_by_generic_id(_engines(), generic_id)
-    engine.operate(dag.id, body["operator"])
+    engine.operate(dag.id, body["operator"], propagate=body["propagate"])
     return ok()
 
 

@@ -160,9 +160,10 @@ class DagEngine:
 
     # Operating ----------------------------------------------------------------------------
 
-    def operate(self, dag_id: int, operator: str) -> None:
-        """RETRY / ROLLBACK / CANCEL / PASS, committed before this returns; then enqueue."""
-        self._follow(*operators.operate(self._operation(), dag_id, operator))
+    def operate(self, dag_id: int, operator: str, propagate: bool = True) -> None:
+        """RETRY / ROLLBACK / CANCEL / PASS, committed before this returns; then enqueue.
+        `propagate=False`: a peer passed it on; it is not passed back (operators.operate)."""
+        self._follow(*operators.operate(self._operation(), dag_id, operator, propagate))
 
     def operate_node(self, node_id: int, operator: str) -> None:
         """PASS one FAILED node, committed before this returns; then enqueue."""

@@ -38,8 +38,13 @@ def _apply(op: Operation, handler: Callable[[Operation], tuple[Dag, Effect]]) ->
         return handler(op)
 
 
-def operate(op: Operation, dag_id: int, operator: str) -> tuple[Dag, Effect]:
-    """Apply a DAG operator in one committed transaction; return the DAG and what follows."""
+def operate(op: Operation, dag_id: int, operator: str,
+            propagate: bool = True) -> tuple[Dag, Effect]:
+    """Apply a DAG operator in one committed transaction; return the DAG and what follows.
+
+    `propagate=False` is for an operator that a peer DAG passes on (or a peer's own nudge): it
+    is applied here but not passed back, so one operator request runs each failed stage once
+    and two DAGs never keep retrying each other."""
     name = str(operator).upper()
     if name not in OPERATORS:
         raise _refuse("NotSupport", f"Operator {operator} is not supported")
@@ -49,7 +54,11 @@ def operate(op: Operation, dag_id: int, operator: str) -> tuple[Dag, Effect]:
         dag = op.store.Dag.get_or_none(op.store.Dag.id == dag_id)
         if dag is None:
             raise NotFound()
-        return dag, handler(op, dag)
+        effect = handler(op, dag)
+        if not propagate and dag.propagate_pending and effect is not NO_CHANGE:
+            dag.propagate_pending = None
+            dag.save()
+        return dag, effect
 
     return _apply(op, apply)
 
@@ -138,6 +147,11 @@ def _cancel(op: Operation, dag: Dag) -> Effect:
         raise _refuse("CancelFinishedDag", "Failed to cancel DAG: DAG is finished")
     if dag.operator == CANCEL:
         return NO_CHANGE
+    if dag.mode == MODE_ROLLBACK:
+        raise _refuse("CancelNotAllowed",
+                      "Failed to cancel DAG: DAG is rolling back; a rollback is not cancelled "
+                      "halfway (it would leave both sides half undone). It ends within its "
+                      "stages' budgets; if it fails, ROLLBACK it again")
     lacking = _first_lacking(op, _nodes_up_to_stage(op, dag), "can_cancel")
     if lacking:
         raise _refuse("CancelNotAllowed", f"Failed to cancel DAG: node {lacking} cannot cancel")

@@ -5,6 +5,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+import peewee
+
 from app.dag import claim as claims
 from app.dag.context import ClaimLost, TaskContext
 from app.dag.models import MODE_EXECUTE, RUNNING, SUCCEED
@@ -117,7 +119,23 @@ def failure_message(exc: BaseException, dag_id: int, sub_task_id: int) -> str:
     if isinstance(exc, TaskFailed) or hasattr(exc, "err_code"):
         return str(exc) or type(exc).__name__
     log.error("DAG %s sub-task %s: unexpected error", dag_id, sub_task_id, exc_info=exc)
+    detail = database_error_detail(exc)
+    if detail:
+        return f"unexpected error: {type(exc).__name__}: {detail}"
     return f"unexpected error: {type(exc).__name__}"
+
+
+def database_error_detail(exc: BaseException) -> str | None:
+    """A database error's code and message (peewee wraps PyMySQL's `(code, message)` and
+    sqlite3's `(message,)`), so a failed store write says which error it met."""
+    if not isinstance(exc, peewee.DatabaseError):
+        return None
+    args = getattr(exc, "args", ()) or ()
+    if len(args) >= 2 and isinstance(args[0], int):
+        return f"MySQL error {args[0]}: {str(args[1])[:160]}"
+    if args:
+        return str(args[0])[:160]
+    return None
 
 
 def record(store: "DagStore", claim: claims.Claim,

@@ -78,6 +78,7 @@ def get_dag(agent, config, generic_id: str, password: str, agent_password_enc=No
 
 def post_operator(agent, config, generic_id: str, operator: str, password: str,
                   agent_password_enc=None) -> None:
-    """POST an operator (RETRY, ROLLBACK, ...) to the peer's DAG."""
+    """POST an operator (RETRY, ROLLBACK, ...) to the peer's DAG, passed on from ours: the
+    peer applies it without passing it back (`propagate: false`)."""
     call(agent, config, "POST", f"/api/v1/task/dag/{generic_id}", password,
-         body={"operator": operator}, agent_password_enc=agent_password_enc)
+         body={"operator": operator, "propagate": False}, agent_password_enc=agent_password_enc)

@@ -235,7 +235,8 @@ def check_finished(ctx) -> None:
 
 
 def _nudge_target(ctx) -> None:
-    """A target whose watch failed while we were FAILED is retried; any other failure is ours.
+    """A target whose watch failed while we were FAILED is retried (a RETRY it does not pass
+    back); a failure of any other stage is the target's own and fails this stage with its reason.
 
     A target DAG that its operator cancelled or rolls back will never join: this stage fails at
     once (rather than wait out the serving budget), and the target's rollback, which waits for
@@ -249,7 +250,7 @@ def _nudge_target(ctx) -> None:
         return
     failed_at = next((i for i, n in enumerate(dag.get("nodes") or []) if n["state"] == "FAILED"), -1)
     watch_idx = handshake.watch_node(ctx.params["waitStartRetryStage"])
-    if dag.get("operator") != "RUN" or failed_at < watch_idx:
+    if dag.get("operator") != "RUN" or failed_at != watch_idx:
         name, line = last_log(dag)
         raise TaskFailed(f"Task.RemoteTask.Failed: {target_name(ctx)} DAG {dag.get('id')} "
                          f"failed at '{name}': {line or 'no log'}")

@@ -18,6 +18,8 @@ class OperatorSchema(Schema):
         unknown = EXCLUDE
 
     operator = fields.String(required=True)
+    # false when a peer agent passes an operator on: applied here, never passed back.
+    propagate = fields.Boolean(load_default=True)
 
 
 OPERATOR_SCHEMA = OperatorSchema()

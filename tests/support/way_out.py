@@ -310,12 +310,12 @@ def failure_text(dag: dict | None) -> str:
     return "\n".join(lines)
 
 
-def reruns(dag: dict) -> list[str]:
-    """The stages of a DAG whose sub-task ran more than once (only an operator's RETRY may
-    start another execution)."""
+def reruns(dag: dict, more_than: int = 1) -> list[str]:
+    """The stages of a DAG whose sub-task ran more than `more_than` times (only an operator's
+    RETRY may start another execution)."""
     return [f"'{node.get('name')}' ({task.get('execute_times')} executions)"
             for node in dag.get("nodes") or [] for task in node.get("sub_tasks") or []
-            if int(task.get("execute_times") or 0) > 1]
+            if int(task.get("execute_times") or 0) > more_than]
 
 
 def snapshot_dag(dag: dict | None) -> dict[str, Any] | None:

@@ -210,7 +210,7 @@ MATRIX = {
                  "passed": "RollbackNotFailedDag"},
     "CANCEL": {"running": OK, "cancelling": NOOP, "failed": "CancelFinishedDag",
                "succeed": "CancelFinishedDag", "rolled_back": "CancelFinishedDag",
-               "rolling_back": OK, "failed_rollback": "CancelFinishedDag",
+               "rolling_back": "CancelNotAllowed", "failed_rollback": "CancelFinishedDag",
                "cancelled": "CancelFinishedDag", "passed": "CancelFinishedDag"},
     "PASS": {"running": "PassNotFailedDag", "cancelling": "PassNotFailedDag",
              "failed": "PassNotAllowed", "succeed": "PassNotFailedDag",
@@ -323,3 +323,29 @@ def test_cancel_resets_times_to_unset(dag_app, files, manual):
     engine.operate(dag.id, "CANCEL")
     dto = engine.views.dag_dto(reload(dag), False)
     assert (dto["operator"], dto["start_time"], dto["end_time"]) == ("CANCEL", UNSET_TIME, UNSET_TIME)
+
+
+def test_an_operator_passed_on_by_a_peer_is_not_passed_back(api, files, manual):
+    dag = create(templates.LINEAR, fail_at(files, 2))
+    manual.drain()
+    fix(files, 2)
+    resp = api.post(f"/dag/1{dag.id}", {"operator": "RETRY", "propagate": False})
+    assert resp.status_code == 200, resp.get_json()
+    assert reload(dag).propagate_pending is None
+    manual.drain()
+    assert (reload(dag).state, reload(dag).stage) == ("SUCCEED", 3)
+    assert files.lines("propagate") == []
+    assert len(files.lines("exec")) == 4  # stage 1, stage 2 twice (one RETRY: one run), stage 3
+
+
+def test_cancel_is_refused_while_a_rollback_runs(dag_app, files):
+    dag = create(templates.LINEAR, fail_at(files, 2, propagate_waits=2))
+    engine.operate(dag.id, "ROLLBACK")
+    with pytest.raises(DagError) as caught:
+        engine.operate(dag.id, "CANCEL")
+    assert engine_error(caught.value).err_code == "Task.Dag.Operator.CancelNotAllowed"
+    assert "rolling back" in str(caught.value)
+    assert (reload(dag).operator, reload(dag).cancel_requested) == ("ROLLBACK", False)
+    run_scheduled()
+    assert (reload(dag).state, reload(dag).operator) == ("SUCCEED", "ROLLBACK")
+    assert [line.split()[2] for line in files.lines("rollback")] == ["2.0", "1.0"]
