@@ -14,4 +14,7 @@ def BLUEPRINTS():  # noqa: N802 - reads like the constant it stands for
     from app.api import ob, rpc
 
     blueprints += [ob.bp, rpc.bp]
+    from app.api import members
+
+    blueprints += [members.bp]
     return blueprints

@@ -9,7 +9,7 @@ from app.dag.template import SCOPE_AGENT, SCOPE_CLUSTER
 from app.errors import ApiError, ok
 from app.node import dag_access
 from app.schemas import bind
-from app.schemas.task import OPERATOR_SCHEMA, show_details
+from app.schemas.task import OPERATOR_SCHEMA, list_limit, show_details
 
 bp = Blueprint("task", __name__, url_prefix="/api/v1/task")
 
@@ -122,3 +122,25 @@ def cluster_unfinished() -> Response:
 def agent_unfinished() -> Response:
     """Unfinished local DAGs."""
     return _contents(dag_access.unfinished_dags(_engines(), (SCOPE_AGENT,)))
+
+
+def _history(scope: str) -> Response:
+    """A scope's newest DAGs, each with `holds_lock` (true for the DAG holding its maintenance
+    lock); the query is checked before anything is read."""
+    details, limit = _details(), list_limit(request.args)
+    engine, dags, holder = dag_access.recent_dags(_engines(), scope, limit)
+    holder_id = holder.id if holder is not None else None
+    return ok({"contents": [{**engine.views.dag_dto(dag, details), "holds_lock": dag.id == holder_id}
+                            for dag in dags]})
+
+
+@bp.get("/dags/ob")
+def cluster_dags() -> Response:
+    """The cluster's DAGs, newest first, at most `limit` ([] on an agent that is not a member)."""
+    return _history(SCOPE_CLUSTER)
+
+
+@bp.get("/dags/agent")
+def agent_dags() -> Response:
+    """This agent's own (local) DAGs, newest first, at most `limit`."""
+    return _history(SCOPE_AGENT)

@@ -49,3 +49,9 @@ def unfinished_dags(store: "DagStore", scopes: tuple[str, ...]) -> list[Any]:
     active = model.state.in_([READY, RUNNING]) | (
         (model.state == FAILED) & (model.maintenance_type == MAINTENANCE_GLOBAL))
     return list(model.select().where(active & model.scope.in_(scopes)).order_by(model.id))
+
+
+def recent_dags(store: "DagStore", scope: str, limit: int) -> list[Any]:
+    """The newest `limit` DAGs of a scope, newest first."""
+    model = store.Dag
+    return list(model.select().where(model.scope == scope).order_by(model.id.desc()).limit(limit))

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.dag.engine import DagEngine
 from app.dag.ids import not_found, parse, same_agent
+from app.dag.query import recent_dags as recent
 from app.dag.template import SCOPE_AGENT, SCOPE_CLUSTER
 from app.dags import Engines
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, AgentState
@@ -82,3 +83,13 @@ def last_cluster_maintenance(engines: Engines) -> Any | None:
     if not sees_cluster_dags(engines):
         return None
     return engines.cluster.last_maintenance_dag(SCOPE_CLUSTER)
+
+
+def recent_dags(engines: Engines, scope: str, limit: int) -> tuple[DagEngine, list[Any], Any]:
+    """The engine, the newest `limit` DAGs of a scope (newest first) and the DAG holding that
+    scope's maintenance lock (None when free). Cluster DAGs only on a CLUSTER AGENT, as for
+    the unfinished list."""
+    engine = engines.cluster if scope == SCOPE_CLUSTER else engines.agent
+    if scope == SCOPE_CLUSTER and _identity() != IDENTITY_CLUSTER_AGENT:
+        return engine, [], None
+    return engine, recent(engine.store, scope, limit), engine.find_lock_holder(scope)

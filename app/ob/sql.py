@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from app.ob.connection import execute, fetch_all
+from app.ob.errors import map_error
 
 
 def server_address(ip: str, rpc_port: int) -> str:
@@ -134,7 +135,8 @@ def delete_server(conn, ip: str, rpc_port: int, zone: str) -> None:
 def servers_table(conn) -> list[dict[str, Any]]:
     """All DBA_OB_SERVERS rows as dicts (for display)."""
     return _as_dicts(conn, "SELECT SVR_IP, SVR_PORT, ZONE, SQL_PORT, STATUS, START_SERVICE_TIME, "
-                           "STOP_TIME FROM oceanbase.DBA_OB_SERVERS ORDER BY ZONE, SVR_IP")
+                           "STOP_TIME, WITH_ROOTSERVER, BUILD_VERSION FROM oceanbase.DBA_OB_SERVERS "
+                           "ORDER BY ZONE, SVR_IP, SVR_PORT")
 
 
 def zones_table(conn) -> list[dict[str, Any]]:
@@ -142,8 +144,16 @@ def zones_table(conn) -> list[dict[str, Any]]:
     return _as_dicts(conn, "SELECT ZONE, STATUS, REGION, IDC FROM oceanbase.DBA_OB_ZONES ORDER BY ZONE")
 
 
+def ob_version(conn) -> str:
+    """The cluster's OceanBase version as ob_version() gives it (4 parts, no build)."""
+    return str(fetch_all(conn, "SELECT ob_version()")[0][0])
+
+
 def _as_dicts(conn, sql: str) -> list[dict[str, Any]]:
-    with conn.cursor() as cursor:
-        cursor.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, (utc(v) for v in row))) for row in cursor.fetchall()]
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, (utc(v) for v in row))) for row in cursor.fetchall()]
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a typed ObError
+        raise map_error(exc) from None

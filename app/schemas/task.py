@@ -37,3 +37,19 @@ def show_details(args: Mapping[str, Any]) -> bool:
         return False
     raise ApiError("Common.IllegalArgument",
                    f"Illegal argument: show_details must be true or false, got {raw!r}")
+
+
+DEFAULT_LIST_LIMIT = 20
+MAX_LIST_LIMIT = 100
+
+
+def list_limit(args: Mapping[str, Any]) -> int:
+    """Parse `limit` (1 to MAX_LIST_LIMIT); absent means DEFAULT_LIST_LIMIT."""
+    raw = args.get("limit")
+    if raw is None:
+        return DEFAULT_LIST_LIMIT
+    text = str(raw).strip()
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_LIST_LIMIT:
+        raise ApiError("Common.IllegalArgument", f"Illegal argument: limit must be an integer "
+                       f"from 1 to {MAX_LIST_LIMIT}, got {raw!r}")
+    return int(text)
