@@ -8,6 +8,7 @@ from obemu.faults import parse_fault
 from obemu.liveness import refresh
 from obemu.procutil import pid_alive
 from obemu.state import StateStore
+from obemu.units import insert_unit
 
 SECTIONS = {
     "servers": "SELECT * FROM oceanbase.DBA_OB_SERVERS ORDER BY ID",
@@ -15,6 +16,8 @@ SECTIONS = {
     "processes": "SELECT ip, rpc_port, sql_port, zone, cluster, cluster_id, pid, heartbeat,"
                  " added_at, faults, home FROM oceanbase.emu_procs ORDER BY ip, rpc_port",
     "faults": "SELECT id, svr_ip, svr_port, kind, arg FROM oceanbase.emu_faults ORDER BY id",
+    "units": "SELECT UNIT_ID, TENANT_ID, ZONE, SVR_IP, SVR_PORT FROM oceanbase.DBA_OB_UNITS"
+             " ORDER BY UNIT_ID",
     "statements": "SELECT id, time, node, sql, code, message FROM oceanbase.emu_statements"
                   " ORDER BY id",
 }
@@ -112,5 +115,39 @@ def sql_port_of(path: Path, ip: str, rpc_port: int) -> int | None:
     try:
         return store.value("SELECT sql_port FROM oceanbase.emu_procs WHERE ip = ? AND"
                            " rpc_port = ?", (ip, rpc_port))
+    finally:
+        store.close()
+
+
+def add_unit(path: Path, zone: str, tenant_id: int = 1001) -> int:
+    """A unit of `tenant_id` in `zone`, on the zone's first server not being deleted (none when
+    the zone has no server); ValueError for a zone that does not exist. Returns its UNIT_ID."""
+    store = StateStore(path)
+    try:
+        with store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM oceanbase.DBA_OB_ZONES WHERE ZONE = ?",
+                            (zone,)).fetchone() is None:
+                raise ValueError(f"zone {zone} does not exist")
+            server = conn.execute("SELECT SVR_IP, SVR_PORT FROM oceanbase.DBA_OB_SERVERS WHERE"
+                                  " ZONE = ? AND STATUS <> 'DELETING' ORDER BY ID LIMIT 1",
+                                  (zone,)).fetchone() or (None, None)
+            return insert_unit(conn, tenant_id, zone, *server)
+    finally:
+        store.close()
+
+
+def remove_units(path: Path, zone: str | None = None, tenant_id: int | None = None) -> int:
+    """Delete units (of one zone and/or tenant; the sys tenant's only when asked by tenant 1)."""
+    where, params = ["TENANT_ID <> 1"] if tenant_id is None else ["TENANT_ID = ?"], []
+    if tenant_id is not None:
+        params.append(tenant_id)
+    if zone:
+        where.append("ZONE = ?")
+        params.append(zone)
+    store = StateStore(path)
+    try:
+        with store.transaction() as conn:
+            return conn.execute(f"DELETE FROM oceanbase.DBA_OB_UNITS WHERE {' AND '.join(where)}",
+                                params).rowcount
     finally:
         store.close()

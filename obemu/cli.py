@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     clear = sub("clear", "remove faults (all unless filtered)", faults)
     clear.add_argument("--server")
     clear.add_argument("--kind")
+    unit = commands.add_parser("unit", help="add or remove tenant units (DBA_OB_UNITS)")
+    units = unit.add_subparsers(dest="unit_command", required=True)
+    unit_add = sub("add", "add a unit in a zone, on its first server", units)
+    unit_add.add_argument("--zone", required=True)
+    unit_add.add_argument("--tenant", type=int, default=1001)
+    unit_clear = sub("clear", "remove units (all but the sys tenant's unless --tenant 1)", units)
+    unit_clear.add_argument("--zone")
+    unit_clear.add_argument("--tenant", type=int)
     sub("reset", "delete the state file (refused while registered processes run)")
     return parser
 
@@ -95,6 +103,20 @@ def _fault(state: Path, options: argparse.Namespace) -> int:
     return 0
 
 
+def _unit(state: Path, options: argparse.Namespace) -> int:
+    if options.unit_command == "add":
+        try:
+            unit_id = admin.add_unit(state, options.zone, options.tenant)
+        except ValueError as error:
+            print(f"obemu: {error}", file=sys.stderr)
+            return 2
+        print(f"unit {unit_id} of tenant {options.tenant} added in zone {options.zone}")
+        return 0
+    count = admin.remove_units(state, options.zone, options.tenant)
+    print(f"{count} unit(s) removed")
+    return 0
+
+
 def _reset(state: Path) -> int:
     live = admin.live_processes(state) if state.exists() else []
     if live:
@@ -120,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "bootstrap": lambda: _bootstrap(state, options),
         "status": lambda: _status(state, options.json),
         "fault": lambda: _fault(state, options),
+        "unit": lambda: _unit(state, options),
         "reset": lambda: _reset(state),
     }
     return handlers[options.command]()

@@ -10,6 +10,12 @@ QUERY_TIMEOUT_MESSAGE = (
     "Timeout, query has reached the maximum query timeout: {timeout}(us), maybe you can adjust "
     "the session variable ob_query_timeout or query_timeout hint, and try again.")
 
+# Server and zone refusals (src/share/ob_errno.def; RootService's checks in
+# src/rootserver/ob_server_zone_op_service.cpp and ob_unit_manager.cpp).
+OB_MACHINE_RESOURCE_NOT_ENOUGH = 4624
+OB_SERVER_NOT_DELETING = 4629
+OB_SERVER_NOT_IN_WHITE_LIST = 4630
+
 # The MySQL-compatible codes a real observer sends (src/share/ob_errno.def maps each OB_* code to
 # its MySQL errno and SQLSTATE); the 4xxx codes are OceanBase's own.
 MESSAGES = {
@@ -57,8 +63,10 @@ MESSAGES = {
     4179: "{what} not allowed",
     RPC_CONNECT_ERROR: "Rpc connect error ({addr})",
     4530: "Zone info '{zone}' not exist",
-    4620: "server not in white list",
+    OB_MACHINE_RESOURCE_NOT_ENOUGH: "machine resource '{what}' is not enough to hold a new unit",
     4628: "Server already deleted",
+    OB_SERVER_NOT_DELETING: "Server is not in deleting status",
+    OB_SERVER_NOT_IN_WHITE_LIST: "server not in white list",
     4631: "server zone not match",
     4633: "zone status not match",
     4655: "zone not active",

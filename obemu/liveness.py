@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from obemu.constants import HEARTBEAT_INTERVAL_S
 from obemu.faults import FaultSet, parse_faults, table_faults
 from obemu.state import StateStore, now_text, parse_time
+from obemu.units import migrate_off
 
+# `stranded`: a unit on the server with no other server of its zone to move to; OceanBase does
+# not finish deleting such a server (its units must migrate first), so it stays DELETING.
 READ_SQL = (
     "SELECT s.SVR_IP, s.SVR_PORT, s.STATUS, s.START_SERVICE_TIME IS NOT NULL, s.MODIFY_TIME,"
-    " p.heartbeat, p.added_at, p.faults FROM oceanbase.DBA_OB_SERVERS s"
+    " p.heartbeat, p.added_at, p.faults, EXISTS (SELECT 1 FROM oceanbase.DBA_OB_UNITS u"
+    " WHERE u.SVR_IP = s.SVR_IP AND u.SVR_PORT = s.SVR_PORT AND NOT EXISTS (SELECT 1 FROM"
+    " oceanbase.DBA_OB_SERVERS o WHERE o.ZONE = u.ZONE AND o.STATUS <> 'DELETING'"
+    " AND NOT (o.SVR_IP = s.SVR_IP AND o.SVR_PORT = s.SVR_PORT)))"
+    " FROM oceanbase.DBA_OB_SERVERS s"
     " LEFT JOIN oceanbase.emu_procs p ON p.ip = s.SVR_IP AND p.rpc_port = s.SVR_PORT")
 
 
@@ -24,6 +31,7 @@ class ServerLiveness:
     heartbeat: float | None
     added_at: float | None
     faults: str | None
+    stranded: bool = False
 
 
 def _slow_start(store: StateStore, row: ServerLiveness) -> float:
@@ -37,7 +45,7 @@ def _decide(store: StateStore, row: ServerLiveness, now: float, lease: float,
     """The change one row needs: delete, inactive, reactivate, serve, or None."""
     if row.status == "DELETING":
         since = parse_time(row.modify_time) or 0.0
-        return "delete" if now - since >= delete_delay else None
+        return "delete" if now - since >= delete_delay and not row.stranded else None
     beat, added = row.heartbeat, row.added_at or 0.0
     if row.status == "INACTIVE":
         return "reactivate" if beat is not None and now - beat < lease else None
@@ -85,6 +93,8 @@ def refresh(store: StateStore, lease: float, delete_delay: float) -> int:
         now = time.time()
         changes = plan(store, now, lease, delete_delay)
         for change, ip, port in changes:
+            if change == "delete":
+                migrate_off(conn, ip, port)
             params = {"ip": ip, "port": port, "now": now_text(now), "epoch": now}
             for sql in UPDATES[change]:
                 conn.execute(sql, params)

@@ -42,6 +42,11 @@ TABLES = [
     """CREATE VIEW IF NOT EXISTS oceanbase."V$OB_SERVERS" AS
         SELECT * FROM "GV$OB_SERVERS"
         WHERE SVR_IP = emu_self_ip() AND SVR_PORT = emu_self_port()""",
+    # A minimal DBA_OB_UNITS (obemu/units.py): which zone and server each tenant unit sits on.
+    f"""CREATE TABLE IF NOT EXISTS oceanbase.DBA_OB_UNITS (
+        UNIT_ID INTEGER PRIMARY KEY, TENANT_ID INTEGER NOT NULL, STATUS {T} NOT NULL,
+        RESOURCE_POOL_ID INTEGER, ZONE {T} NOT NULL, SVR_IP {T}, SVR_PORT INTEGER,
+        CREATE_TIME TEXT, MODIFY_TIME TEXT)""",
     """CREATE TABLE IF NOT EXISTS oceanbase.emu_procs (
         ip TEXT NOT NULL, rpc_port INTEGER NOT NULL, sql_port INTEGER NOT NULL, zone TEXT NOT NULL,
         cluster TEXT NOT NULL, cluster_id INTEGER NOT NULL, pid INTEGER, data_dir TEXT, home TEXT,

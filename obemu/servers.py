@@ -6,11 +6,13 @@ import sqlite3
 import time
 
 from obemu.config import format_addr
-from obemu.errors import ob_error
+from obemu.errors import (OB_MACHINE_RESOURCE_NOT_ENOUGH, OB_SERVER_NOT_DELETING,
+                          OB_SERVER_NOT_IN_WHITE_LIST, ob_error)
 from obemu.faults import FaultSet, parse_faults, table_faults
 from obemu.procs import proc_row
 from obemu.sql import collation
 from obemu.state import StateStore, now_text
+from obemu.units import SYS_TENANT_ID, has_other_server, insert_unit, units_on_server
 from obemu.zones import insert_zone, zone_status
 
 BOOTSTRAP_REGION = "sys_region"
@@ -82,6 +84,7 @@ def bootstrap(store: StateStore, groups: list[tuple[str | None, str, str, int]])
                 raise ob_error(4179, what=f"bootstrap unknown server {format_addr(ip, port)}")
             if zone_status(conn, zone) is None:
                 insert_zone(conn, zone, "ACTIVE", region or BOOTSTRAP_REGION)
+                insert_unit(conn, SYS_TENANT_ID, zone, ip, port)  # the sys tenant's unit
             _insert_server(conn, proc, zone, index == 0, epoch)
         conn.execute("INSERT OR REPLACE INTO oceanbase.emu_meta VALUES ('bootstrapped', '1')")
 
@@ -90,18 +93,36 @@ def _server_status(conn: sqlite3.Connection, ip: str, port: int, zone: str | Non
     row = conn.execute(f"SELECT STATUS, ZONE FROM oceanbase.DBA_OB_SERVERS {WHERE_SERVER}",
                        (ip, port)).fetchone()
     if row is None:
-        raise ob_error(4620)
+        raise ob_error(OB_SERVER_NOT_IN_WHITE_LIST)
     if zone is not None and not collation.equal(row[1], zone):
         raise ob_error(4631)
     return row[0]
 
 
+def _check_units_can_move(conn: sqlite3.Connection, addrs: list[tuple[str, int]]) -> None:
+    """OceanBase's check_enough_resource_for_delete_server_ (ObServerZoneOpService, then
+    ObUnitManager): a server's units need another server of their zone, one not being deleted,
+    or DELETE SERVER is refused with OB_MACHINE_RESOURCE_NOT_ENOUGH (-4624). This is also what
+    refuses the last server of a cluster: it holds the sys tenant's unit."""
+    for ip, port in addrs:
+        row_zone = conn.execute(f"SELECT ZONE FROM oceanbase.DBA_OB_SERVERS {WHERE_SERVER}",
+                                (ip, port)).fetchone()[0]
+        if units_on_server(conn, ip, port) and not has_other_server(conn, row_zone, ip, port,
+                                                                     addrs):
+            raise ob_error(OB_MACHINE_RESOURCE_NOT_ENOUGH, what=row_zone)
+
+
 def delete_servers(store: StateStore, addrs: list[tuple[str, int]], zone: str | None) -> None:
-    """Mark servers DELETING; the liveness refresh removes them after the delete delay."""
+    """Mark servers DELETING; the liveness refresh removes them after the delete delay.
+
+    Checks in RootService's order (ObServerZoneOpService::delete_servers): the server is listed
+    (OB_SERVER_NOT_IN_WHITE_LIST -4630) in that zone (OB_SERVER_ZONE_NOT_MATCH -4631), its units
+    can move (-4624), and it is not DELETING already (OB_SERVER_ALREADY_DELETED -4628)."""
     with store.transaction() as conn:
-        for ip, port in addrs:
-            if _server_status(conn, ip, port, zone) == "DELETING":
-                raise ob_error(4628)
+        statuses = [_server_status(conn, ip, port, zone) for ip, port in addrs]
+        _check_units_can_move(conn, addrs)
+        if "DELETING" in statuses:
+            raise ob_error(4628)
         for ip, port in addrs:
             conn.execute("UPDATE oceanbase.DBA_OB_SERVERS SET STATUS = 'DELETING',"
                          f" MODIFY_TIME = ? {WHERE_SERVER}", (now_text(), ip, port))
@@ -109,12 +130,15 @@ def delete_servers(store: StateStore, addrs: list[tuple[str, int]], zone: str | 
 
 def cancel_delete_servers(store: StateStore, addrs: list[tuple[str, int]],
                           zone: str | None) -> None:
-    """DELETING -> ACTIVE (a no-op for a server that is not being deleted)."""
+    """DELETING -> ACTIVE; a server that is not DELETING is refused with OB_SERVER_NOT_DELETING
+    (-4629), as ObServerZoneOpService::check_and_end_delete_server_ does."""
     with store.transaction() as conn:
         for ip, port in addrs:
-            if _server_status(conn, ip, port, zone) == "DELETING":
-                conn.execute("UPDATE oceanbase.DBA_OB_SERVERS SET STATUS = 'ACTIVE',"
-                             f" MODIFY_TIME = ? {WHERE_SERVER}", (now_text(), ip, port))
+            if _server_status(conn, ip, port, zone) != "DELETING":
+                raise ob_error(OB_SERVER_NOT_DELETING)
+        for ip, port in addrs:
+            conn.execute("UPDATE oceanbase.DBA_OB_SERVERS SET STATUS = 'ACTIVE',"
+                         f" MODIFY_TIME = ? {WHERE_SERVER}", (now_text(), ip, port))
 
 
 def set_stop_time(store: StateStore, addrs: list[tuple[str, int]], zone: str | None,

@@ -5,6 +5,7 @@ import sqlite3
 
 from obemu.errors import ob_error
 from obemu.state import StateStore, now_text
+from obemu.units import units_in_zone
 
 DEFAULT_REGION = "default_region"
 DEFAULT_ZONE_TYPE = "ReadWrite"
@@ -61,6 +62,11 @@ def stop_zone(store: StateStore, zone: str) -> None:
             "SELECT COUNT(*) FROM oceanbase.DBA_OB_ZONES WHERE STATUS = 'ACTIVE'").fetchone()[0]
         if active <= 1:
             raise ob_error(4179, what="stop the last active zone")
+        # obemu's stand-in for RootService's check_can_stop (replicas would lose their
+        # majority): a zone that still holds units is not stopped (OB_OP_NOT_ALLOW, -4179).
+        # A zone with servers but no units may be stopped, as in OceanBase.
+        if units_in_zone(conn, zone):
+            raise ob_error(4179, what=f"stop zone '{zone}' that still holds units")
         _set_status(conn, zone, "INACTIVE")
 
 
@@ -71,6 +77,7 @@ def delete_zone(store: StateStore, zone: str) -> None:
             raise ob_error(4633)
         servers = conn.execute("SELECT COUNT(*) FROM oceanbase.DBA_OB_SERVERS WHERE ZONE = ?",
                                (zone,)).fetchone()[0]
-        if servers:
+        # 4668 (spec/scale-out.md §9.3: OB_ERR_ZONE_NOT_EMPTY) for servers or units left in it.
+        if servers or units_in_zone(conn, zone):
             raise ob_error(4668)
         conn.execute("DELETE FROM oceanbase.DBA_OB_ZONES WHERE ZONE = ?", (zone,))
