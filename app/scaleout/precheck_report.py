@@ -11,7 +11,7 @@ from app.dag.engine import DagEngine
 from app.errors import ApiError
 from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SINGLE
 from app import peer
-from app.scaleout import host_checks, rules
+from app.scaleout import host_checks, rules, topology
 from app.scaleout.service import (ScaleOutRequest, check_versions, cluster_probe, existing_dag_for,
                                   my_address, request_fingerprint, require_identity, target_info)
 from app.scaleout.templates import CLUSTER_SCALE_OUT
@@ -35,6 +35,18 @@ def _lock_entry(engine: DagEngine) -> dict[str, str]:
     return result("cluster_lock", host_checks.WARN, f"held by DAG {engine.generic_id(holder, holder.id)} "
                   f"'{holder.name}' ({holder.state})", "no maintenance DAG",
                   "wait for it to finish, or retry/roll it back")
+
+
+def _zone_entry(engine: DagEngine, req: ScaleOutRequest, is_new: bool,
+                config: Mapping[str, Any]) -> dict[str, str]:
+    """An existing zone passes; a new one is a warning naming the zones there are (a typo in
+    the zone would create a zone too)."""
+    if not is_new:
+        return result("zone", host_checks.PASS, "exists", "zone usable")
+    existing = ", ".join(topology.zone_names(engine.store, config))
+    return result("zone", host_checks.WARN, f"will create zone {req.zone} (existing: {existing})",
+                  "an existing zone", "check the spelling; scale-out asks before it creates a "
+                  "zone (--new-zone)")
 
 
 def _target_host_checks(req: ScaleOutRequest, configs: dict, config: Mapping[str, Any]) -> list[dict]:
@@ -75,8 +87,7 @@ def precheck(engine: DagEngine, req: ScaleOutRequest, config: Mapping[str, Any])
         entry, is_new = _entry("server_absent", lambda: cluster_probe(engine, req, configs, config))
         checks.append(entry)
         if is_new is not None:
-            checks.append(result("zone", host_checks.PASS, "will create zone" if is_new else "exists",
-                                 "zone usable"))
+            checks.append(_zone_entry(engine, req, is_new, config))
         checks += _target_host_checks(req, configs, config)
     same = existing_dag_for(engine, request_fingerprint(req))
     lock = _lock_entry(engine)

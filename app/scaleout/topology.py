@@ -113,3 +113,12 @@ def agents(store: Any, config: Mapping[str, Any]) -> list[dict[str, Any]]:
     if me.identity != IDENTITY_CLUSTER_AGENT:
         return [this_agent(config, me)]
     return [{k: row[k] for k in REGISTRY_LIST_FIELDS} for row in registry.rows(store)]
+
+
+def zone_names(store: Any, config: Mapping[str, Any]) -> list[str]:
+    """Every zone of this agent's cluster (read with its root@sys password)."""
+    try:
+        with observer_connection(store, config, agent.get_identity()) as conn:
+            return sorted(sql.zone_names(conn))
+    except ObError as exc:
+        raise ApiError("MySQL.Error", f"MySQL error: {exc}") from None

@@ -212,7 +212,8 @@ def test_failed_scale_out_retried_from_the_cli(sandbox, faults):
 
 def test_failed_scale_out_rolled_back_from_the_cli(sandbox, faults):
     faults.add("127.0.0.63:2882", "refuse_add_server")
-    failed = cli(sandbox, "scale-out", "--target", "127.0.0.63", "--zone", "zone2", "--wait")
+    failed = cli(sandbox, "scale-out", "--target", "127.0.0.63", "--zone", "zone2", "--new-zone",
+                 "--wait")
     assert failed.returncode == 1 and "failed at stage 9/11" in failed.stdout
     dag_id = printed_command(failed.stdout, "rollback")[2]
     rollback = run(*printed_command(failed.stdout, "rollback"), password=sandbox["password"],
