@@ -10,7 +10,7 @@ logger = logging.getLogger(__name__)
 
 SIMPLE_KINDS = {"crash_on_start", "refuse_add_server", "never_active", "rpc_unreachable",
                 "deny_login"}
-NUMBER_KINDS = {"slow_start", "crash_after"}
+NUMBER_KINDS = {"slow_start", "crash_after", "slow_delete"}
 PATTERN_KINDS = {"sql_error", "hang"}
 KINDS = SIMPLE_KINDS | NUMBER_KINDS | PATTERN_KINDS
 

@@ -34,10 +34,14 @@ class ServerLiveness:
     stranded: bool = False
 
 
-def _slow_start(store: StateStore, row: ServerLiveness) -> float:
+def _fault_number(store: StateStore, row: ServerLiveness, kind: str) -> float | None:
     faults = parse_faults(row.faults or "") + table_faults(store.table_faults(row.ip, row.port))
-    fault = FaultSet(faults).first("slow_start")
-    return fault.number if fault else 0.0
+    fault = FaultSet(faults).first(kind)
+    return fault.number if fault else None
+
+
+def _slow_start(store: StateStore, row: ServerLiveness) -> float:
+    return _fault_number(store, row, "slow_start") or 0.0
 
 
 def _decide(store: StateStore, row: ServerLiveness, now: float, lease: float,
@@ -45,7 +49,10 @@ def _decide(store: StateStore, row: ServerLiveness, now: float, lease: float,
     """The change one row needs: delete, inactive, reactivate, serve, or None."""
     if row.status == "DELETING":
         since = parse_time(row.modify_time) or 0.0
-        return "delete" if now - since >= delete_delay and not row.stranded else None
+        # slow_delete:N: this server stays DELETING N s (its replicas take long to move)
+        delay = _fault_number(store, row, "slow_delete")
+        wanted = delete_delay if delay is None else delay
+        return "delete" if now - since >= wanted and not row.stranded else None
     beat, added = row.heartbeat, row.added_at or 0.0
     if row.status == "INACTIVE":
         return "reactivate" if beat is not None and now - beat < lease else None

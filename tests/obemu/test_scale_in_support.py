@@ -130,3 +130,15 @@ def test_unit_cli(cluster, capsys):
     assert admin.status(first.state_path)["units"][-1]["ZONE"] == "zone2"
     assert main(["unit", "clear", "--state", str(first.state_path)]) == 0
     assert "1 unit(s) removed" in capsys.readouterr().out
+
+
+def test_slow_delete_keeps_a_server_deleting(cluster):
+    conn, first, second, _ = cluster
+    admin.add_fault(first.state_path, second.addr, "slow_delete:30")
+    execute(conn, f"ALTER SYSTEM DELETE SERVER '{second.addr}'")
+    wait_until(lambda: rows(conn, "SELECT 1") == [(1,)], 5)
+    import time
+    time.sleep(1.0)  # well past the cluster's 0.3 s delete delay
+    assert server_row(conn, second.addr)["STATUS"] == "DELETING"
+    admin.clear_faults(first.state_path, second.addr, None)
+    wait_until(lambda: server_row(conn, second.addr) is None, 30)
