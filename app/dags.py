@@ -11,7 +11,7 @@ from app.taskqueue import make_queue
 
 # Template modules every agent loads; each has a TEMPLATES list. TEMPLATE_MODULES (env
 # OBSCALE_TEMPLATE_MODULES, comma-separated) adds more: the plugin hook for extra DAG kinds.
-BUILTIN_TEMPLATE_MODULES = ("app.scaleout.templates",)
+BUILTIN_TEMPLATE_MODULES = ("app.scaleout.templates", "app.scalein.templates")
 
 
 def load_templates(extra: str | None = None) -> list[DagTemplate]:

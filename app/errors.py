@@ -71,6 +71,13 @@ CATALOGUE: dict[str, tuple[int, int]] = {
     "Admin.Health.Down": (503, 0),
     "OB.ClusterStore.Unavailable": (503, 0),
     "Agent.State.Unavailable": (503, 0),
+    "OB.Cluster.ScaleInLastServer": (400, 0),
+    "OB.Cluster.ScaleInZoneKeepsUnits": (400, 0),
+    "OB.Cluster.ScaleInNoOtherMember": (400, 0),
+    "OB.Cluster.ScaleInServerAlive": (400, 0),
+    "OB.Zone.NotExist": (404, 0),
+    "OB.Zone.NotEmpty": (400, 0),
+    "OB.Zone.OwnZone": (400, 0),
 }
 
 UNEXPECTED_MESSAGE = "Unexpected error: Internal Server Error"

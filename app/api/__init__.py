@@ -11,9 +11,9 @@ def BLUEPRINTS():  # noqa: N802 - reads like the constant it stands for
     from app.api import task
 
     blueprints += [task.bp]
-    from app.api import ob, rpc
+    from app.api import ob, rpc, topology
 
-    blueprints += [ob.bp, rpc.bp]
+    blueprints += [ob.bp, rpc.bp, topology.bp]
     from app.api import members
 
     blueprints += [members.bp]

@@ -9,8 +9,10 @@ from app.node import identity
 from app.models import IDENTITY_CLUSTER_AGENT
 from app.schemas import bind
 from app.schemas.rpc import host_precheck_schema
+from app.schemas.scale_in import scale_in_rpc_schema
 from app.schemas.scale_out import scale_out_rpc_schema
 from app.scaleout import receive, registry
+from app.scalein import target as scale_in_target
 
 bp = Blueprint("rpc", __name__, url_prefix="/rpc/v1")
 
@@ -35,3 +37,14 @@ def agent_registry():
     if identity.get_identity().identity != IDENTITY_CLUSTER_AGENT:
         return ok({"contents": []})
     return ok({"contents": registry.rows(cluster_engine().store)})
+
+
+@bp.post("/ob/scale_in")
+def scale_in():
+    """Coordinator -> the removed node: begin (SCALING IN), abort, or finish (stop, SINGLE)."""
+    body = bind(scale_in_rpc_schema)
+    if body["action"] == "begin":
+        return ok(scale_in_target.begin(body, current_app.config))
+    if body["action"] == "abort":
+        return ok(scale_in_target.abort(body, current_app.config))
+    return ok(scale_in_target.finish(dag_engine(), body, current_app.config))

@@ -17,7 +17,8 @@ from app.ob import observer
 from app.process import procfs
 from app.node.status import port_reachable, sql_port
 from app.db import connection, database
-from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_UNIDENTIFIED
+from app.models import (IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_IN, IDENTITY_SCALING_OUT,
+                        IDENTITY_UNIDENTIFIED)
 from app.taskqueue import QUEUE_NAME
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def check_disk(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_observer(config: Mapping[str, Any], me: agent.Identity) -> dict[str, Any]:
     """The local observer (pid alive, SQL port reachable) when this identity expects one."""
-    expected = me.identity in (IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT)
+    expected = me.identity in (IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SCALING_IN)
     pid = observer.read_pid(config["HOME"])
     alive = procfs.alive(pid)
     port = sql_port(config, me)

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.db import connection, database
-from app.models import (IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT, IDENTITY_SINGLE,
-                        IDENTITY_UNIDENTIFIED, AgentState)
+from app.models import (IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_IN, IDENTITY_SCALING_OUT,
+                        IDENTITY_SINGLE, IDENTITY_UNIDENTIFIED, AgentState)
 from app.security import keystore, passwords
 from app.security.keystore import KeyStore
 
-IDENTITIES = (IDENTITY_SINGLE, IDENTITY_SCALING_OUT, IDENTITY_CLUSTER_AGENT, IDENTITY_UNIDENTIFIED)
+IDENTITIES = (IDENTITY_SINGLE, IDENTITY_SCALING_OUT, IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_IN,
+              IDENTITY_UNIDENTIFIED)
 _MEMBERSHIP_FIELDS = ("zone", "cluster_name", "cluster_id", "mysql_port", "rpc_port")
 
 

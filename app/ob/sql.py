@@ -132,6 +132,47 @@ def delete_server(conn, ip: str, rpc_port: int, zone: str) -> None:
     execute(conn, "ALTER SYSTEM DELETE SERVER %s ZONE %s", (server_address(ip, rpc_port), zone))
 
 
+def cancel_delete_server(conn, ip: str, rpc_port: int, zone: str) -> None:
+    execute(conn, "ALTER SYSTEM CANCEL DELETE SERVER %s ZONE %s", (server_address(ip, rpc_port), zone))
+
+
+def zone_servers(conn, zone: str) -> list[tuple[str, int, str]]:
+    """(SVR_IP, SVR_PORT, STATUS) of every server of a zone."""
+    return [(str(ip), int(port), str(status)) for ip, port, status in fetch_all(
+        conn, "SELECT SVR_IP, SVR_PORT, STATUS FROM oceanbase.DBA_OB_SERVERS WHERE ZONE = %s",
+        (zone,))]
+
+
+def active_server_count(conn) -> int:
+    """Servers of the cluster that are not being deleted."""
+    rows = fetch_all(conn, "SELECT COUNT(*) FROM oceanbase.DBA_OB_SERVERS WHERE STATUS <> 'DELETING'")
+    return int(rows[0][0])
+
+
+def zone_unit_count(conn, zone: str) -> int:
+    """Resource units placed in a zone (DBA_OB_UNITS)."""
+    rows = fetch_all(conn, "SELECT COUNT(*) FROM oceanbase.DBA_OB_UNITS WHERE ZONE = %s", (zone,))
+    return int(rows[0][0])
+
+
+def zone_row(conn, zone: str) -> dict[str, Any] | None:
+    """STATUS, REGION, IDC and TYPE of a zone (what ADD ZONE needs to re-create it), or None."""
+    rows = fetch_all(conn, "SELECT ZONE, STATUS, REGION, IDC, TYPE FROM oceanbase.DBA_OB_ZONES "
+                           "WHERE ZONE = %s", (zone,))
+    if not rows:
+        return None
+    return dict(zip(("zone", "status", "region", "idc", "type"),
+                    (str(v) if v is not None else "" for v in rows[0])))
+
+
+def add_zone_like(conn, zone: str, region: str, idc: str, zone_type: str) -> None:
+    """ADD ZONE with the region, IDC and type a removed zone had."""
+    statement, args = "ALTER SYSTEM ADD ZONE %s REGION %s", [zone, region or "default_region"]
+    if idc:
+        statement, args = statement + " IDC %s", args + [idc]
+    execute(conn, statement + " ZONE_TYPE %s", (*args, zone_type or "ReadWrite"))
+
+
 def servers_table(conn) -> list[dict[str, Any]]:
     """All DBA_OB_SERVERS rows as dicts (for display)."""
     return _as_dicts(conn, "SELECT SVR_IP, SVR_PORT, ZONE, SQL_PORT, STATUS, START_SERVICE_TIME, "

@@ -140,6 +140,8 @@ class AgentClient:
         return self._parse(resp, method, target)
 
     def _parse(self, resp: requests.Response, method: str, target: str) -> Any:
+        if resp.status_code == 204:  # no content (a scale-in of a server not in the cluster)
+            return None
         try:
             envelope = resp.json()
         except ValueError:

@@ -11,7 +11,7 @@ from typing import Callable, Mapping
 from urllib.parse import quote
 
 from app.errors import ApiError
-from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_OUT
+from app.models import IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_IN, IDENTITY_SCALING_OUT
 from app.security import passwords
 from app.security.crypto import (CryptoError, aes_decrypt, b64decode_strict, fingerprint,
                                  rsa_decrypt_blocks)
@@ -22,7 +22,7 @@ AGENT_HEADER = "X-OCS-Agent-Header"
 MAX_HEADER_BLOCKS = 32  # a legitimate header needs 2-8 blocks; bounds the RSA work per request
 _TS = re.compile(r"[0-9]{1,12}")
 _SHOWABLE = re.compile(r"[ -~]{0,32}")
-_CLUSTER_IDENTITIES = (IDENTITY_SCALING_OUT, IDENTITY_CLUSTER_AGENT)
+_CLUSTER_IDENTITIES = (IDENTITY_SCALING_OUT, IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_IN)
 
 MESSAGES = {
     "Request.Header.NotFound": "X-OCS-Agent-Header or X-OCS-Header not found in http request header",
