@@ -41,10 +41,12 @@ def scale_in_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
 
 
 def delete_zone_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
-    """STOP ZONE, then DELETE ZONE; each rollback puts back what its stage changed."""
+    """STOP ZONE, then DELETE ZONE, then a fresh read; each rollback puts back what its stage
+    changed."""
     return [
         _node("Stop zone", zone_stages.stop_zone, zone_stages.start_zone_again),
         _node("Delete zone", zone_stages.delete_zone, zone_stages.add_zone_again),
+        _node("Check zone deleted", zone_stages.check_deleted, zone_stages.nothing),
     ]
 
 

@@ -80,3 +80,12 @@ def add_zone_again(ctx) -> None:
                       lambda c: sql.add_zone_like(c, zone, info["region"], info["idc"], info["type"]),
                       lambda c: sql.zone_status(c, zone) is not None, already_codes=(OB_ENTRY_EXIST,))
     ctx.set("zoneDeletedByDag", False)
+
+
+def check_deleted(ctx) -> None:
+    """DBA_OB_ZONES no longer lists the zone (read afresh, on a new session)."""
+    zone = _zone(ctx)
+    with local_ob(ctx) as conn:
+        if sql.zone_count(conn, zone):
+            raise TaskFailed(f"zone {zone} is still listed in DBA_OB_ZONES")
+    ctx.log(f"zone {zone} is no longer in DBA_OB_ZONES")
