@@ -1,4 +1,5 @@
-"""`obscale demo` (what `make demo` runs): a sandbox grows from one server to three, live."""
+"""`obscale demo` (what `make demo` runs): a sandbox grows from one server to three, live, then
+shrinks back to one (scale-in of both, and removal of the zone it created)."""
 from __future__ import annotations
 
 import shutil
@@ -30,15 +31,39 @@ def _scale_out(session: Session, target: Any, zone: str, new_zone: bool) -> int:
 
 
 def _grow(sandbox: Any) -> int:
-    coordinator = sandbox.coordinator
-    session = Session(AgentClient(coordinator.ip, coordinator.port, timeout=15.0),
-                      sandbox.root_password, PASSWORD_ENV)
+    session = _session(sandbox)
     zone = sandbox.cluster["zone"]
     for target, target_zone in zip(sandbox.spares, (zone, NEW_ZONE)):
         status = _scale_out(session, target, target_zone, target_zone != zone)
         if status != 0:
             return status
     return 0
+
+
+def _session(sandbox: Any) -> Session:
+    coordinator = sandbox.coordinator
+    return Session(AgentClient(coordinator.ip, coordinator.port, timeout=15.0),
+                   sandbox.root_password, PASSWORD_ENV)
+
+
+def _shrink(sandbox: Any) -> int:
+    """Scale both spares back in (the new zone's first), then remove the zone they made."""
+    session = _session(sandbox)
+    for target in reversed(sandbox.spares):
+        click.echo(f"\n== scale in {target.ip}:{target.port}")
+        dag = session.call("POST", "/api/v1/ob/scale_in",
+                           {"agent_info": {"ip": target.ip, "port": target.port}})
+        if dag is None:
+            click.echo(f"{target.ip}:{target.port} is not in the cluster")
+            continue
+        click.echo(f"DAG {dag['id']} '{dag['name']}': {dag['max_stage']} stages")
+        status = watch(session, str(dag["id"]))
+        if status != 0:
+            return status
+    click.echo(f"\n== remove zone {NEW_ZONE}")
+    dag = session.call("DELETE", f"/api/v1/zone/{NEW_ZONE}")
+    click.echo(f"DAG {dag['id']} '{dag['name']}': {dag['max_stage']} stages")
+    return watch(session, str(dag["id"]))
 
 
 def _show_cluster(sandbox: Any) -> None:
@@ -50,13 +75,19 @@ def _show_cluster(sandbox: Any) -> None:
     click.echo(f"\nthe cluster has {len(servers)} servers in {len(zones)} zones")
 
 
-def _run(directory: Path, base_ip: str) -> tuple[int, Any]:
+def _run(directory: Path, base_ip: str, shrink: bool) -> tuple[int, Any]:
     from app.sandbox.up import up
 
     click.echo(f"starting a sandbox in {directory}")
     sandbox = up(directory, 2, base_ip, "zone1", report=click.echo)
     status = _grow(sandbox)
     _show_cluster(sandbox)
+    if status == 0 and shrink:
+        status = _shrink(sandbox)
+        _show_cluster(sandbox)
+        if status == 0:
+            click.echo("scaled back in: three servers, then one; both spare agents are SINGLE "
+                       "again and zone2 is gone")
     return status, sandbox
 
 
@@ -94,7 +125,8 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 @click.option("--base-ip", default="127.0.0.1", show_default=True,
               help="First of the three loopback addresses the demo uses.")
 def demo(keep: bool, directory: Path | None, base_ip: str) -> None:
-    """Start a sandbox, scale one node into zone1 and one into a new zone2, show the cluster."""
+    """Start a sandbox, scale one node into zone1 and one into a new zone2, show the cluster,
+    then scale both back in and remove zone2 (with --keep: leave the three servers running)."""
     from app.sandbox import SandboxError
 
     temporary = directory is None
@@ -102,7 +134,7 @@ def demo(keep: bool, directory: Path | None, base_ip: str) -> None:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     status, sandbox = EXIT_FAILED, None
     try:
-        status, sandbox = _run(directory.resolve(), base_ip)
+        status, sandbox = _run(directory.resolve(), base_ip, shrink=not keep)
     except (SandboxError, click.ClickException) as exc:
         click.echo(f"demo failed: {exc.message if hasattr(exc, 'message') else exc}", err=True)
     finally:
