@@ -146,3 +146,10 @@ def test_a_terminal_is_asked(monkeypatch, answer, aborted):
             scale_out.confirm_new_zone(Answers(), "zone2", new_zone=False)
         asked = streams[0].getvalue().decode()
     assert asked.startswith("zone zone2 does not exist (existing: zone1, zone3); create it? [y/N]")
+
+
+def test_the_cli_bounds_are_the_apis():
+    from app.cli.commands.dag import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
+    from app.schemas.task import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT
+
+    assert (LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX) == (DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)

@@ -28,6 +28,8 @@ def _dag_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 dag_id_argument = click.argument("dag_id", metavar="ID", callback=_dag_id)
+# The API's bounds (app.schemas.task; importing it would load Flask into the CLI).
+LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
 
 
 @click.group()
@@ -91,8 +93,8 @@ def _operator_command(operator: str, expected: Collection[str], help_text: str) 
 
 @dag.command("list")
 @agent_option
-@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True,
-              help="At most this many DAGs of each kind, newest first.")
+@click.option("--limit", type=click.IntRange(1, LIST_LIMIT_MAX), default=LIST_LIMIT_DEFAULT,
+              show_default=True, help="At most this many DAGs of each kind, newest first.")
 @click.option("--local", "scope", flag_value="agent", help="Only the agent's own (local) DAGs.")
 @click.option("--cluster", "scope", flag_value="ob", help="Only the cluster's DAGs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the lists as JSON.")
