@@ -63,26 +63,26 @@ def _identity_reply(identity: str, **extra: Any) -> dict[str, Any]:
     return {"identity": identity, **extra}
 
 
+def _switch(body: Mapping[str, Any], config: Mapping[str, Any], before: str,
+            after: str) -> dict[str, Any]:
+    """`before` -> `after` once the cluster confirms (compare-and-set); `after` is a no-op."""
+    current = agent.get_identity().identity
+    if current == after:
+        return _identity_reply(current)
+    _require(current, before, config)
+    confirm_with_cluster(body, config)
+    agent.set_identity(after, expect_identity=before)
+    return _identity_reply(agent.get_identity().identity)
+
+
 def begin(body: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
     """CLUSTER AGENT -> SCALING IN."""
-    current = agent.get_identity().identity
-    if current == IDENTITY_SCALING_IN:
-        return _identity_reply(current)
-    _require(current, IDENTITY_CLUSTER_AGENT, config)
-    confirm_with_cluster(body, config)
-    agent.set_identity(IDENTITY_SCALING_IN, expect_identity=IDENTITY_CLUSTER_AGENT)
-    return _identity_reply(agent.get_identity().identity)
+    return _switch(body, config, IDENTITY_CLUSTER_AGENT, IDENTITY_SCALING_IN)
 
 
 def abort(body: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
     """SCALING IN -> CLUSTER AGENT (the scale-in is being rolled back)."""
-    current = agent.get_identity().identity
-    if current == IDENTITY_CLUSTER_AGENT:
-        return _identity_reply(current)
-    _require(current, IDENTITY_SCALING_IN, config)
-    confirm_with_cluster(body, config)
-    agent.set_identity(IDENTITY_CLUSTER_AGENT, expect_identity=IDENTITY_SCALING_IN)
-    return _identity_reply(agent.get_identity().identity)
+    return _switch(body, config, IDENTITY_SCALING_IN, IDENTITY_CLUSTER_AGENT)
 
 
 def finish(engine: Any, body: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
