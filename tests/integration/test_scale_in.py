@@ -16,6 +16,8 @@ import pytest
 import requests
 from obshell.service.client_v1 import OBShellHandleError
 
+from app.peer.client import AgentClient
+from app.peer.errors import PeerRefused
 from obemu.procutil import observer_pid
 from tests.support.agents import obscale_command
 from tests.support.members import client_of, kill_tree, scale_out, wait_dag
@@ -133,7 +135,20 @@ def test_refusals_before_anything_is_created(setup):
         assert err_code(lambda: client.scale_in(ip, 2886, force_kill=True)) == \
             "OB.Cluster.ScaleInServerAlive"
         assert client.get_cluster_unfinished_dag() == []
+        # a forged RPC (right password, a DAG the cluster does not run) changes nothing
+        peer = AgentClient(ip, 2886, timeout=10.0)
+        refusals = {}
+        for action in ("begin", "finish"):
+            with pytest.raises(PeerRefused) as refused:
+                peer.request("POST", "/rpc/v1/ob/scale_in", {
+                    "action": action, "coordinateDagId": "199",
+                    "allAgents": [{"ip": SEED, "port": 2886}]}, auth=ROOT_PASSWORD)
+            refusals[action] = (refused.value.err_code, refused.value.message)
+        assert refusals["begin"][0] == "Common.IllegalArgument"
+        assert "cannot be confirmed" in refusals["begin"][1]
+        assert refusals["finish"][0] == "Agent.Identify.NotSupportOperation"  # not SCALING IN
         assert setup.server_row(ip)[1] == "ACTIVE" and identity_of(ip) == "CLUSTER AGENT"
+        assert observer_pid(setup.targets[ip].home) is not None
     zone2 = setup.zone_status("zone2")
     if zone2 is not None:  # leave the cluster's zones as they were
         wait_dag(client, client.delete_zone("zone2").generic_id)
