@@ -26,9 +26,10 @@ DEFAULTS: dict[str, Any] = {
     # DAG engine.
     # A claim (lease) on a running sub-task; longer than any single blocking call.
     "CLAIM_TTL_S": 90,
-    "QUEUE_POLL_S": 0.02,
-    # How often the consumer moves due scheduled checks onto the queue (huey's own minimum is 1 s).
-    "SCHEDULE_TICK_S": 0.05,
+    # The consumer does not poll: a write to the queue rings its doorbell (app/taskqueue.py),
+    # and its scheduler sleeps until the next due time. With nothing to do it still looks at
+    # the queue and the schedule this often (a safety net; the recovery sweep has its own).
+    "QUEUE_IDLE_S": 30.0,
     "QUEUE_WORKERS": 4,
     # Run tasks inline in memory instead of through the queue file (unit tests only).
     "QUEUE_IMMEDIATE": False,

@@ -70,6 +70,9 @@ class Inflight:
         with self._lock:
             return dict(self._claims)
 
+    def __bool__(self) -> bool:
+        return bool(self._claims)
+
 
 def renew(store: "DagStore", inflight: Inflight, config: Mapping[str, Any]) -> int:
     """Push back the expiry of every claim this process still holds; returns how many held.

@@ -219,6 +219,10 @@ class DagEngine:
 
     # Recovery -----------------------------------------------------------------------------
 
+    def has_moving_dags(self) -> bool:
+        """Whether any DAG is READY or RUNNING (one cheap read: the idle maintainer's probe)."""
+        return recovery.has_moving_dags(self.store)
+
     def sweep(self, eager: bool = False) -> list[Job]:
         """Re-enqueue work nobody is doing and free orphaned locks; return the jobs."""
         jobs, finished = recovery.sweep(self.store, self.settings, eager=eager)

@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 Finished = tuple[Any, str]  # a DAG that the sweep finished, and its final outcome
 
 
+def has_moving_dags(store: "DagStore") -> bool:
+    """Whether any DAG is READY or RUNNING."""
+    model = store.Dag
+    return model.select(model.id).where(model.state.in_([READY, RUNNING])).limit(1).exists()
+
+
 def sweep(store: "DagStore", config: Mapping[str, Any],
           eager: bool = False) -> tuple[list[Job], list[Finished]]:
     """Find every moving DAG's current sub-task that nobody is working on; return the jobs.

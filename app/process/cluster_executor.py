@@ -12,6 +12,13 @@ store: it scans every MAINTAINER_SCAN_S and runs what it finds. This thread, in 
 - takes or renews the maintainer lease (compare-and-set in SQL, on the database's clock), and
   while it holds it, sweeps the cluster store for lost work.
 
+It sleeps until the next of these is due (no fixed tick): an idle non-member reads its own
+identity every MEMBER_CHECK_S; an idle member costs OceanBase one lease statement every
+MAINTAINER_RENEW_S and, while it is the maintainer, one probe for unfinished DAGs every
+MAINTAINER_SCAN_S (the full sweep runs when the probe finds any, and every MEMBERS_REFRESH_S
+for orphaned locks). Its connection is not pinged: a failed statement closes it, and the next
+round opens a new one.
+
 A slow executor that lost its claim records nothing: every write of a running task is fenced by
 its claim (app.dag.context), and the outcome is recorded only by the claim's owner.
 """
@@ -28,6 +35,7 @@ from app.dag.engine import DagEngine
 log = logging.getLogger(__name__)
 
 MEMBERS_REFRESH_S = 10.0
+MEMBER_CHECK_S = 2.0
 
 
 class MaintainerLease:
@@ -78,29 +86,48 @@ class ClusterExecutor(threading.Thread):
         self.migrated = False
         self.maintainer = False
         self._due = {"renew": 0.0, "lease": 0.0, "scan": 0.0, "members": 0.0}
+        self._member_due = 0.0
+        self._member = False
         self._last_error = ""
 
     def stop(self) -> None:
         self.stop_event.set()
 
     def run(self) -> None:
-        tick = min(self.renew_s, self.lease_every_s, self.scan_s, 1.0) / 2
-        while not self.stop_event.wait(tick):
+        retry_s = min(self.renew_s, self.lease_every_s, self.scan_s, 1.0) / 2
+        delay = 0.0
+        while not self.stop_event.wait(delay):
             try:
                 self.tick(time.monotonic())
                 self._last_error = ""
-            except Exception as exc:  # noqa: BLE001 - the store may be away; try again next tick
+                delay = self._sleep_s(time.monotonic())
+            except Exception as exc:  # noqa: BLE001 - the store may be away; try again soon
                 self.maintainer = False
                 with contextlib.suppress(Exception):
                     self.engine.store.database.close()
                 text = f"{type(exc).__name__}: {exc}"
                 if text != self._last_error:
-                    log.warning("cluster store: %s (retrying every %.1f s)", text, tick)
+                    log.warning("cluster store: %s (retrying every %.1f s)", text, retry_s)
                     self._last_error = text
+                delay = retry_s
+
+    def _sleep_s(self, now: float) -> float:
+        """Until the next round has something to do."""
+        due = [self._member_due]
+        if self._member:
+            due += [self._due["lease"], self._due["members"]]
+            if self.engine.inflight:
+                due.append(self._due["renew"])
+            if self.maintainer:
+                due.append(self._due["scan"])
+        return max(0.0, min(due) - now)
 
     def tick(self, now: float) -> None:
         """One round: whatever of renew / lease / scan is due."""
-        if not self.is_member():
+        if now >= self._member_due:
+            self._member_due = now + MEMBER_CHECK_S
+            self._member = self.is_member()
+        if not self._member:
             if self.maintainer:
                 with self.engine.store.connection():
                     self.lease.give_up()
@@ -111,11 +138,12 @@ class ClusterExecutor(threading.Thread):
             self.migrated = True
             if applied:
                 log.info("cluster store: applied migrations %s", ", ".join(applied))
-        with self.engine.store.connection():  # persistent: stays open between ticks
-            self._round(now)
+        database = self.engine.store.database
+        database.connect(reuse_if_open=True)  # stays open between rounds (closed on error)
+        self._round(now)
 
     def _round(self, now: float) -> None:
-        if self._take("renew", now, self.renew_s):
+        if self.engine.inflight and self._take("renew", now, self.renew_s):
             self.engine.renew_claims()
         if self._take("lease", now, self.lease_every_s):
             holding = self.lease.take_or_renew()
@@ -123,10 +151,12 @@ class ClusterExecutor(threading.Thread):
                 log.info("cluster store: this agent %s the maintainer",
                          "is now" if holding else "is no longer")
             self.maintainer = holding
-        if self.maintainer and self._take("scan", now, self.scan_s):
-            self.engine.sweep()
-        if self._take("members", now, MEMBERS_REFRESH_S):
+        full_sweep = self._take("members", now, MEMBERS_REFRESH_S)
+        if full_sweep:
             self._remember_members()
+        if self.maintainer and (self._take("scan", now, self.scan_s) or full_sweep):
+            if full_sweep or self.engine.has_moving_dags():
+                self.engine.sweep()
 
     def _remember_members(self) -> None:
         """Where the other members' observers are, for when the local one does not answer."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Mapping
 
 from huey.consumer import Consumer, Scheduler
@@ -10,8 +11,13 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from app.dags import Engines
 
 from app.config import load_config
+from app.process.logs import release_startup_memory
+from app.taskqueue import Bell
 
 log = logging.getLogger(__name__)
+
+# How often the consumer's main thread looks at signals and its threads' health (huey: 0.1 s).
+MAIN_LOOP_S = 0.5
 
 
 def prepare_consumer(config: Mapping[str, Any]) -> tuple[dict[str, Any], "Engines"]:
@@ -48,31 +54,80 @@ def cluster_executor_for(engines: "Engines", settings: Mapping[str, Any]):
     engine.store.persistent = True
 
     def is_member() -> bool:
+        from app.db import database
+
+        database.connect(reuse_if_open=True)  # kept open in the executor's thread: no re-open
         return get_identity().identity == IDENTITY_CLUSTER_AGENT
 
     return ClusterExecutor(engine, settings, is_member,
                            lambda: run_cluster_migrations(engine.store.database))
 
 
-class PromptScheduler(Scheduler):
-    """huey reads its schedule at most once a second; a wait's next check is due sooner."""
+class WakingScheduler(Scheduler):
+    """huey's scheduler, asleep until the next scheduled message is due, a periodic task is
+    due, the doorbell rings (a message was scheduled) or `idle_s` passed (app/taskqueue.py).
 
-    def __init__(self, huey_instance, stop_flag, interval, periodic, tick_s: float = 0.1):
+    huey's own reads the schedule every second at best; a wait's next check may be due sooner,
+    and an idle agent should not read anything."""
+
+    def __init__(self, huey_instance, stop_flag, interval, periodic, bell: Bell,
+                 idle_s: float):
         super().__init__(huey_instance, stop_flag, interval, periodic)
-        self.interval = tick_s
+        self.bell = bell
+        self.idle_s = idle_s
+
+    def loop(self, now=None):
+        try:
+            due = self.huey.read_schedule(now)
+        except Exception:  # noqa: BLE001 - as huey's scheduler: log and go on
+            self._logger.exception("Error reading schedule.")
+            due = []
+        for task in due:
+            try:
+                self.huey.enqueue(task)
+            except Exception:  # noqa: BLE001
+                self._logger.exception("Error enqueueing %s.", task)
+        if self.periodic and self._next_periodic <= time.monotonic():
+            while self._next_periodic <= time.monotonic():
+                self._next_periodic += self.periodic_task_seconds
+            self.enqueue_periodic_tasks(now)
+        seen = self.bell.generation  # whatever is scheduled from here on rings
+        self.bell.wait(seen, self._sleep_s())
+
+    def _sleep_s(self) -> float:
+        timeout = self.idle_s
+        if self.periodic:
+            timeout = min(timeout, self._next_periodic - time.monotonic())
+        try:
+            next_due = self.huey.storage.next_due()
+        except Exception:  # noqa: BLE001 - read again at the next wake
+            self._logger.exception("Error reading the schedule's next due time.")
+            next_due = None
+        if next_due is not None:
+            timeout = min(timeout, next_due - self.huey._get_timestamp().timestamp())
+        return max(timeout, 0.0) + 0.001  # due times are compared with <=: wake just after
 
 
-class PromptConsumer(Consumer):
-    """huey's consumer with a scheduler that ticks every `tick_s` seconds (SCHEDULE_TICK_S)."""
+class WakingConsumer(Consumer):
+    """huey's consumer on a storage that blocks until rung (app/taskqueue.py), with the
+    scheduler above. Stopping closes the doorbell, which wakes every waiting thread."""
 
-    def __init__(self, huey_instance, tick_s: float = 0.1, **options: Any):
-        self.scheduler_tick_s = tick_s  # read by _create_scheduler() inside Consumer.__init__
+    def __init__(self, huey_instance, idle_s: float, **options: Any):
+        self.bell = huey_instance.storage.listen()
+        self.idle_s = idle_s
         super().__init__(huey_instance, **options)
+        # The main thread only watches for signals and the threads' health.
+        self._stop_flag_timeout = MAIN_LOOP_S
 
-    def _create_scheduler(self) -> PromptScheduler:
-        self.prompt_scheduler = PromptScheduler(self.huey, self.stop_flag, self.scheduler_interval,
-                                                self.periodic, self.scheduler_tick_s)
-        return self.prompt_scheduler
+    def _create_scheduler(self) -> WakingScheduler:
+        self.waking_scheduler = WakingScheduler(self.huey, self.stop_flag,
+                                                self.scheduler_interval, self.periodic,
+                                                self.bell, self.idle_s)
+        return self.waking_scheduler
+
+    def stop(self, graceful=False):
+        self.bell.close()
+        super().stop(graceful)
 
 
 def run_consumer(config: Mapping[str, Any]) -> None:
@@ -83,10 +138,10 @@ def run_consumer(config: Mapping[str, Any]) -> None:
     executor = cluster_executor_for(engines, settings)
     if executor is not None:
         executor.start()
-    poll = float(settings["QUEUE_POLL_S"])
-    consumer = PromptConsumer(engine.queue, tick_s=float(settings["SCHEDULE_TICK_S"]),
+    consumer = WakingConsumer(engine.queue, idle_s=float(settings["QUEUE_IDLE_S"]),
                               workers=int(settings["QUEUE_WORKERS"]), worker_type="thread",
-                              initial_delay=poll, backoff=1.0, max_delay=poll, periodic=True)
+                              periodic=True)
     log.info("task consumer starting on %s with %s workers", settings["QUEUE_DATABASE"],
              settings["QUEUE_WORKERS"])
+    release_startup_memory()
     consumer.run()

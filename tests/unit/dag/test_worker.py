@@ -1,4 +1,6 @@
 """The consumer's preparation: template modules, queue binding, the eager start-up sweep."""
+import os
+import stat
 import sys
 import types
 
@@ -20,11 +22,16 @@ def test_template_modules_are_imported_and_their_templates_loaded(monkeypatch):
     assert {"Cluster scale out", "Local scale out"} <= {t.name for t in loaded}
 
 
-def test_prompt_consumer_ticks_as_configured(tmp_path):
-    queue = make_queue(str(tmp_path / "queue.db"))
-    consumer = worker.PromptConsumer(queue, tick_s=0.05, workers=1, worker_type="thread",
-                                     initial_delay=0.02, backoff=1.0, max_delay=0.02)
-    assert consumer.prompt_scheduler.interval == 0.05
+def test_the_consumer_listens_on_its_doorbell(tmp_path):
+    queue = make_queue(str(tmp_path / "queue.db"), idle_s=7.0)
+    consumer = worker.WakingConsumer(queue, idle_s=7.0, workers=1, worker_type="thread")
+    try:
+        assert queue.storage.blocking is True
+        assert stat.S_ISFIFO(os.stat(tmp_path / "queue.db.wake").st_mode)
+        assert stat.S_IMODE(os.stat(tmp_path / "queue.db.wake").st_mode) == 0o600
+        assert consumer.waking_scheduler.idle_s == 7.0
+    finally:
+        consumer.bell.close()
 
 
 def test_prepare_consumer_binds_files_and_sweeps_eagerly(dag_app, files, manual):
