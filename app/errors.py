@@ -1,4 +1,7 @@
-"""ApiError, the error catalogue, and the one place that builds the response envelope."""
+"""ApiError, the error catalogue, and the one place that builds the response envelope.
+
+Flask is imported where a response is built, not at the top: the consumer raises ApiError too
+(through app.peer) and must not load the web stack for it."""
 from __future__ import annotations
 
 import json
@@ -8,13 +11,15 @@ import secrets
 import sqlite3
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, request
 from peewee import DatabaseError
-from werkzeug.exceptions import HTTPException
 
 from app.dag.errors import DagError, InvalidId, LockHeld, OperatorRefused
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from flask import Flask, Response
+    from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +128,8 @@ def trace_id_for(incoming: str | None) -> str:
 
 def begin_request() -> None:
     """Stamp the request with its start time and trace id before anything else runs."""
+    from flask import g, request
+
     g.started = time.monotonic()
     g.trace_id = trace_id_for(request.headers.get("X-OBSHELL-Trace-ID"))
 
@@ -130,6 +137,8 @@ def begin_request() -> None:
 def envelope(status: int, data: Any = None, error: ApiError | None = None,
              with_data: bool = True) -> Response:
     """Build the JSON envelope every /api and /rpc response uses."""
+    from flask import Response, g
+
     started = getattr(g, "started", None)
     duration = int((time.monotonic() - started) * 1000) if started is not None else 0
     body: dict[str, Any] = {
@@ -158,6 +167,8 @@ def error_response(err: ApiError) -> Response:
 
 
 def _http_error(exc: HTTPException) -> Response:
+    from flask import g, request
+
     if exc.code == 404:
         err = ApiError("Common.NotFound", "Element not found: 404 not found")
     elif exc.code == 405:
@@ -212,6 +223,8 @@ def cluster_store_error(exc: BaseException) -> ApiError | None:
 
 
 def _unexpected(exc: Exception) -> Response:
+    from flask import g, request
+
     store_error = cluster_store_error(exc)
     if store_error is not None:
         log.warning("cluster store error in %s %s: %s", request.method, request.path,
@@ -230,6 +243,8 @@ def _unexpected(exc: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     """Turn every failure, Flask's own included, into the envelope."""
+    from werkzeug.exceptions import HTTPException
+
     app.register_error_handler(ApiError, error_response)
     app.register_error_handler(DagError, _engine_error)
     app.register_error_handler(HTTPException, _http_error)

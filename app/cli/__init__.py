@@ -40,13 +40,18 @@ def cli() -> None:
 
 
 _loaded: list[str] = []
+# The long-running processes' commands: `obscale serve` and the consumer it starts load only
+# their own module (not the other commands' clients, renderers, sandbox and demo).
+PROCESS_COMMANDS = {"serve": "serve", "worker": "serve", "migrate": "serve"}
 
 
-def load_commands(group: click.Group = cli) -> click.Group:
-    """Import every app.cli.commands module once and let it register its commands."""
+def load_commands(group: click.Group = cli, only: str | None = None) -> click.Group:
+    """Import every app.cli.commands module (or only `only`) once and let it register its
+    commands."""
     import app.cli.commands as package
 
-    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+    names = [only] if only else sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    for module in names:
         if module in _loaded or module.startswith("_"):
             continue
         importlib.import_module(f"app.cli.commands.{module}").register(group)
@@ -56,7 +61,11 @@ def load_commands(group: click.Group = cli) -> click.Group:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    load_commands().main(args=argv, prog_name="obscale")
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    only = PROCESS_COMMANDS.get(args[0]) if args else None
+    load_commands(only=only).main(args=argv, prog_name="obscale")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlencode
 
-import requests
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from app.config import DEFAULTS
@@ -27,9 +26,16 @@ _keys: dict[str, RSAPublicKey] = {}
 _keys_lock = threading.Lock()
 _local = threading.local()
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import requests
+# requests (with urllib3 and charset detection, several MiB) is imported at the first call to
+# a peer, not with this module: an idle agent never loads it.
+
 
 def _reason(exc: requests.RequestException) -> str:
     """A short transport reason without URLs or library internals."""
+    import requests
+
     if isinstance(exc, requests.ConnectTimeout):
         return "connect timeout"
     if isinstance(exc, requests.ReadTimeout):
@@ -44,6 +50,8 @@ def _reason(exc: requests.RequestException) -> str:
 def _session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
+        import requests
+
         session = _local.session = requests.Session()
         # Agent traffic goes straight to the peer, never through an HTTP(S)_PROXY from the
         # environment: the headers carry encrypted passwords.
@@ -131,6 +139,8 @@ class AgentClient:
         return self._send("GET", path, {}, None)
 
     def _send(self, method: str, target: str, headers: dict[str, str], data: str | None) -> Any:
+        import requests
+
         url = f"{self.scheme}://{self.server}{target}"
         try:
             resp = _session().request(method, url, headers=headers, data=data, timeout=self.timeout,

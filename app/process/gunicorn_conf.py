@@ -18,7 +18,8 @@ workers = int(_settings["WORKERS"])
 # The agent is exposed directly (no buffering proxy), so a slow client must cost a greenlet,
 # not a worker: gevent, with a total deadline on reading each request (app/process/web_worker.py).
 # Workers are still processes: the per-request work is CPU-bound (RSA), one core per worker.
-worker_class = "app.process.web_worker.ReadDeadlineGeventWorker"
+# Named by a stand-in that imports gevent only in the forked worker (app/process/lazy_worker.py).
+worker_class = "app.process.lazy_worker.GeventWorkerAfterFork"
 # Connections one worker holds at once. Each is an open file, and a request being served opens
 # SQLite files too: this leaves room under systemd's default soft limit of 1024 open files.
 worker_connections = 768
@@ -64,15 +65,25 @@ def on_starting(server):
         os.environ["LISTEN_PID"] = str(os.getpid())
 
 
+def when_ready(server):
+    """The master has started: free what its start-up used (app.process.logs)."""
+    from app.process.logs import release_startup_memory
+
+    release_startup_memory()
+
+
 def post_worker_init(worker):
-    """Route the app's own loggers to gunicorn's error log."""
+    """Route the app's own loggers to gunicorn's error log; free what loading the app used."""
     import logging
+
+    from app.process.logs import release_startup_memory
 
     root = logging.getLogger()
     if not root.handlers:
         for handler in logging.getLogger("gunicorn.error").handlers:
             root.addHandler(handler)
         root.setLevel(str(_settings["LOG_LEVEL"]).upper())
+    release_startup_memory()
 
 
 def post_fork(server, worker):

@@ -1,7 +1,8 @@
-"""`obscale serve`: check the home and the port, then run and supervise gunicorn and the consumer.
+"""`obscale serve`: check the home and the port, prepare, then run gunicorn's master, which
+serves through its web workers and keeps the task consumer (app/process/master.py).
 
 The listening socket is bound here and handed to gunicorn as fd 3 (systemd socket activation),
-so "port taken" is detected before any child starts and there is no bind race.
+so "port taken" is detected before anything starts and there is no bind race.
 """
 from __future__ import annotations
 
@@ -23,8 +24,6 @@ from app.process import procfs
 log = logging.getLogger(__name__)
 
 LISTEN_FD = 3
-POLL_S = 0.2
-WEB_STOP_TIMEOUT_S = 40.0
 CONSUMER_STOP_TIMEOUT_S = 30.0
 RESTART_BACKOFF_MAX_S = 30.0
 STABLE_RUN_S = 60.0
@@ -87,10 +86,8 @@ def _is_serve(pid: int) -> bool:
     return not argv or "serve" in argv  # an unreadable argv cannot be told apart: be safe
 
 
-def _child_setup(listen_fd: int | None) -> None:
+def _child_setup() -> None:
     # Runs in the child between fork and exec: no logging, no locks.
-    if listen_fd is not None and listen_fd != LISTEN_FD:
-        os.dup2(listen_fd, LISTEN_FD)
     try:  # die with the supervisor even if it is killed with SIGKILL
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
@@ -102,7 +99,7 @@ GUNICORN_CONF = "python:app.process.gunicorn_conf"
 
 
 def child_environment(config: Mapping[str, Any], started_at_ns: int) -> dict[str, str]:
-    """The environment both children read their settings from."""
+    """The environment the web workers and the consumer read their settings from."""
     env = dict(os.environ)
     env.update({"OBSCALE_HOME": str(config["HOME"]), "OBSCALE_IP": str(config["IP"]),
                 "OBSCALE_PORT": str(config["PORT"]), "OBSCALE_WORKERS": str(config["WORKERS"]),
@@ -111,79 +108,53 @@ def child_environment(config: Mapping[str, Any], started_at_ns: int) -> dict[str
     return env
 
 
-class Supervisor:
-    """Runs gunicorn and the huey consumer until a signal arrives or gunicorn dies."""
+class ConsumerKeeper:
+    """The huey consumer child of the resident `obscale serve` (app/process/master.py): started
+    with the master, restarted when it dies (back-off 1 s doubling to 30 s, back to 1 s after a
+    run of STABLE_RUN_S), stopped last."""
 
-    def __init__(self, config: Mapping[str, Any], listener: socket.socket):
+    def __init__(self, config: Mapping[str, Any], env: Mapping[str, str]):
         self.config = config
-        self.listener = listener
-        self.env = child_environment(config, time.time_ns())
-        self.web: subprocess.Popen | None = None
-        self.consumer: subprocess.Popen | None = None
-        self.stopping: int | None = None
+        self.env = dict(env)
+        self.process: subprocess.Popen | None = None
         self._backoff = 1.0
-        self._consumer_started = 0.0
+        self._started = 0.0
         self._restart_at = 0.0
 
-    def _spawn(self, argv: list[str], listen_fd: int | None = None) -> subprocess.Popen:
-        keep = (LISTEN_FD,) if listen_fd is not None else ()
-        env = dict(self.env, OBSCALE_LISTEN_FD=str(LISTEN_FD)) if keep else self.env
-        return subprocess.Popen(argv, env=env, pass_fds=keep, process_group=0,
-                                preexec_fn=lambda: _child_setup(listen_fd))
-
-    def start_web(self) -> None:
-        """gunicorn with our conf, serving the inherited listening socket."""
-        argv = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONF]
-        self.web = self._spawn(argv, self.listener.fileno())
-        self.listener.close()  # gunicorn owns it now; a dead web server must not queue clients
-        log.info("started gunicorn (pid %d)", self.web.pid)
-
-    def start_consumer(self) -> None:
-        """The huey consumer as `obscale worker --home ...`."""
+    def start(self) -> None:
+        """The huey consumer as `obscale worker --home ...`, in its own process group."""
         argv = [sys.executable, "-m", "app", "worker", "--home", str(self.config["HOME"])]
-        self.consumer = self._spawn(argv)
-        self._consumer_started = time.monotonic()
-        log.info("started the task consumer (pid %d)", self.consumer.pid)
+        self.process = subprocess.Popen(argv, env=self.env, process_group=0,
+                                        preexec_fn=_child_setup)
+        self._started = time.monotonic()
+        log.info("started the task consumer (pid %d)", self.process.pid)
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        self.stopping = signum
+    def reap(self) -> None:
+        """Collect the consumer's exit status if it has died (before anyone's waitpid(-1))."""
+        if self.process is not None:
+            self.process.poll()
 
-    def run(self) -> int:
-        """Supervise until stopped; the exit status of `obscale serve`."""
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
-        self.start_web()
-        self.start_consumer()
-        while self.stopping is None:
-            if self.web.poll() is not None:
-                log.error("gunicorn exited with status %s; stopping", self.web.returncode)
-                self.shutdown()
-                return 1
-            self._watch_consumer()
-            time.sleep(POLL_S)
-        log.info("signal %d received; stopping", self.stopping)
-        self.shutdown()
-        return 0
-
-    def _watch_consumer(self) -> None:
-        if self.consumer is not None and self.consumer.poll() is None:
+    def watch(self) -> None:
+        """Restart a dead consumer once its back-off has passed."""
+        if self.process is not None and self.process.poll() is None:
             return
         now = time.monotonic()
-        if self.consumer is not None:
-            ran = now - self._consumer_started
-            self._backoff = 1.0 if ran > STABLE_RUN_S else min(self._backoff * 2, RESTART_BACKOFF_MAX_S)
+        if self.process is not None:
+            ran = now - self._started
+            self._backoff = 1.0 if ran > STABLE_RUN_S else min(self._backoff * 2,
+                                                                RESTART_BACKOFF_MAX_S)
             log.warning("task consumer exited with status %s; restarting in %.0f s",
-                        self.consumer.returncode, self._backoff)
-            self.consumer, self._restart_at = None, now + self._backoff
+                        self.process.returncode, self._backoff)
+            self.process, self._restart_at = None, now + self._backoff
         if now >= self._restart_at:
-            self.start_consumer()
+            self.start()
 
-    def shutdown(self) -> None:
-        """SIGTERM to gunicorn (graceful), SIGINT to the consumer (finish the current task)."""
-        _signal(self.web, signal.SIGTERM)
-        _signal(self.consumer, signal.SIGINT)
-        _reap(self.consumer, CONSUMER_STOP_TIMEOUT_S, signal.SIGTERM)
-        _reap(self.web, WEB_STOP_TIMEOUT_S, signal.SIGKILL)
+    def ask_to_stop(self) -> None:
+        """SIGINT: the consumer finishes its current task and exits."""
+        _signal(self.process, signal.SIGINT)
+
+    def wait_stopped(self) -> None:
+        _reap(self.process, CONSUMER_STOP_TIMEOUT_S, signal.SIGTERM)
 
 
 def _signal(proc: subprocess.Popen | None, signum: int) -> None:
@@ -225,8 +196,18 @@ def _warn_if_exposed(config: Mapping[str, Any]) -> None:
         log.warning("%s", warning)
 
 
+# The inherited listening socket of the lean supervisor (an environment variable of its own,
+# not the children's OBSCALE_LISTEN_FD).
+SERVE_LISTEN_FD_ENV = "OBSCALE_SERVE_LISTEN_FD"
+
+
 def serve(config: Mapping[str, Any]) -> int:
-    """The whole `obscale serve`: checks, migrations, key, pid file, then supervision."""
+    """The whole `obscale serve`: checks, migrations, key, pid file, then supervision.
+
+    The preparation needs the database, migration and crypto code; supervising needs none of
+    it. So once prepared, this process replaces itself (same pid, same pid file, same bound
+    socket) with `python -m app.process.supervise`, which imports only this module: the
+    supervisor that stays resident is a bare interpreter. Returns only when that exec fails."""
     from app.migrate import run_migrations
     from app.db import connection, init_db
     from app.security import keystore
@@ -243,7 +224,39 @@ def serve(config: Mapping[str, Any]) -> int:
             run_migrations()
         keystore.open_keystore(config["KEY_FILE"], int(config["RSA_KEY_BITS"]))
         _warn_if_exposed(config)
-        return Supervisor(config, listener).run()
-    finally:
+        _exec_lean(config, listener)
+    finally:  # reached only when the exec failed
         listener.close()
+        Path(config["PID_FILE"]).unlink(missing_ok=True)
+    return 1
+
+
+def _exec_lean(config: Mapping[str, Any], listener: socket.socket) -> None:
+    env = child_environment(config, time.time_ns())
+    env[SERVE_LISTEN_FD_ENV] = str(listener.fileno())
+    os.set_inheritable(listener.fileno(), True)
+    args = sys.argv[1:] if "serve" in sys.argv[1:] else ["serve", "--home", str(config["HOME"])]
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "app.process.supervise", *args], env)
+
+
+def supervise_inherited(config: Mapping[str, Any]) -> int:
+    """The resident process's body: gunicorn's master on the socket `serve` bound (as fd 3,
+    the systemd socket-activation protocol), keeping the consumer too; then clean up."""
+    from app.process.master import run_master
+
+    fd = int(os.environ.pop(SERVE_LISTEN_FD_ENV))
+    if fd != LISTEN_FD:
+        os.dup2(fd, LISTEN_FD)
+        os.close(fd)
+    started_at_ns = int(os.environ.get("OBSCALE_STARTED_AT_NS") or time.time_ns())
+    env = child_environment(config, started_at_ns)
+    os.environ.update(env)  # the web workers' settings (they are forked from this process)
+    os.environ["OBSCALE_LISTEN_FD"] = str(LISTEN_FD)
+    try:
+        return run_master(ConsumerKeeper(config, env))
+    finally:
         Path(config["PID_FILE"]).unlink(missing_ok=True)

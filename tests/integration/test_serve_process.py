@@ -39,8 +39,14 @@ def test_serve_runs_single_with_two_children_and_stops_cleanly(tmp_path):
         key = agent.state_dir / "agent_key.pem"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         children = agent.descendants()
-        assert sum("gunicorn" in _cmdline(p) for p in children) == 3  # master + the 2 asked for
+        # serve is gunicorn's master: the 2 web workers asked for are its forks (same argv),
+        # the consumer its third child; nothing else runs.
+        serve_argv = _cmdline(agent.pid)
+        assert " serve --home " in serve_argv and "app.process.supervise" in serve_argv
+        web = [p for p in children if _cmdline(p) == serve_argv]
+        assert len(web) == 2, [_cmdline(p) for p in children]
         assert _consumer_pid(agent) is not None
+        assert len(children) == 3, [_cmdline(p) for p in children]
     assert not any(alive(p) for p in children)
     assert not (home / "obscale" / "obscale.pid").exists()
 

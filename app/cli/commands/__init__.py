@@ -4,14 +4,13 @@ Shared helpers for the commands live here.
 """
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from app.config import load_config
+from app.process.logs import setup_logging  # noqa: F401 - the commands import it from here
 
 
 def home_option(function: Callable) -> Callable:
@@ -38,12 +37,3 @@ def open_database(config: dict[str, Any]) -> None:
     with connection():
         run_migrations()
 
-
-def setup_logging(config: dict[str, Any], filename: str | None = None) -> None:
-    """Log to stderr, and to <state>/log/<filename> when given."""
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if filename:
-        Path(config["LOG_DIR"]).mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(Path(config["LOG_DIR"]) / filename))
-    logging.basicConfig(level=str(config["LOG_LEVEL"]).upper(), handlers=handlers, force=True,
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")

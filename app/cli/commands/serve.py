@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -44,6 +45,9 @@ def migrate(home: Path) -> None:
 @home_option
 def worker(home: Path) -> None:
     """The huey consumer (started by `obscale serve`)."""
+    # huey's consumer module imports gevent when it is installed, for greenlet workers that
+    # this consumer does not use (it runs threads): keep gevent out of this process.
+    sys.modules.setdefault("gevent", None)
     from app.db import init_db
     from app.security import keystore
     from app.process.consumer import run_consumer
