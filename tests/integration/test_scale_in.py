@@ -20,7 +20,8 @@ from app.peer.client import AgentClient
 from app.peer.errors import PeerRefused
 from obemu.procutil import observer_pid
 from tests.support.agents import obscale_command
-from tests.support.members import client_of, kill_tree, scale_out, wait_dag
+from tests.support.members import (client_of, freeze_tree, kill_tree, scale_out, signal_pids,
+                                   wait_dag)
 from tests.support.polling import wait_until
 from tests.support.scaleout import ROOT_PASSWORD, Faults, module_setup, obemu_cli
 
@@ -149,6 +150,14 @@ def test_refusals_before_anything_is_created(setup):
         assert refusals["finish"][0] == "Agent.Identify.NotSupportOperation"  # not SCALING IN
         assert setup.server_row(ip)[1] == "ACTIVE" and identity_of(ip) == "CLUSTER AGENT"
         assert observer_pid(setup.targets[ip].home) is not None
+        # the node asked to remove itself while the only other member does not answer
+        frozen = freeze_tree(setup.coordinator)
+        try:
+            error = error_of(lambda: client_of(ip).scale_in(ip, 2886))
+        finally:
+            signal_pids(frozen, signal.SIGCONT)
+        assert error.err_code == "OB.Cluster.ScaleInNoOtherMember"
+        assert "send it to another member" in error.message
     zone2 = setup.zone_status("zone2")
     if zone2 is not None:  # leave the cluster's zones as they were
         wait_dag(client, client.delete_zone("zone2").generic_id)
