@@ -204,6 +204,12 @@ def failure_report(dag: Mapping[str, Any], agent: str, password_env: str | None)
     return lines
 
 
+# What a rolled-back DAG left as it was, by DAG name.
+UNDONE = {"Cluster scale out": "nothing was scaled out.", "Local scale out": "nothing was scaled out.",
+          "Cluster scale in": "the server and its agent stay in the cluster.",
+          "Delete zone": "the zone is back, ACTIVE."}
+
+
 def final_report(dag: Mapping[str, Any], agent: str, password_env: str | None) -> list[str]:
     """How a finished DAG ended, in words that do not call a rollback a success."""
     result = outcome(dag)
@@ -214,7 +220,7 @@ def final_report(dag: Mapping[str, Any], agent: str, password_env: str | None) -
         return [f"{head}{took_text}: {dag.get('max_stage')}/{dag.get('max_stage')} stages done."]
     if result == "rolled back":
         return [f"{head}{took_text}: every stage was undone (rolled_back=true); "
-                "nothing was scaled out."]
+                f"{UNDONE.get(str(dag.get('name')), 'nothing was changed.')}"]
     if result == "passed":
         return [f"{head}{took_text}: finished by PASS (passed=true); the stages it skipped "
                 "were not run."]

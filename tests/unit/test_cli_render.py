@@ -98,6 +98,14 @@ def test_a_rolled_back_dag_is_not_reported_as_a_success():
     assert "nothing was scaled out" in text and "succeeded" not in text
 
 
+@pytest.mark.parametrize("name, words", [("Cluster scale in", "stay in the cluster"),
+                                         ("Delete zone", "the zone is back")])
+def test_a_rolled_back_scale_in_or_zone_removal_says_what_stayed(name, words):
+    rolled_back = dict(dag("SUCCEED", "ROLLBACK", stage=1, data={"rolled_back": True}), name=name)
+    text = " ".join(render.final_report(rolled_back, "a:1", None))
+    assert words in text and "scaled out" not in text
+
+
 def test_a_passed_dag_says_so():
     text = " ".join(render.final_report(dag("SUCCEED", "PASS", data={"passed": True}), "a:1", None))
     assert "passed=true" in text and "not run" in text
