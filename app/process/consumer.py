@@ -53,11 +53,18 @@ def cluster_executor_for(engines: "Engines", settings: Mapping[str, Any]):
     engine = engines.cluster
     engine.store.persistent = True
 
-    def is_member() -> bool:
-        from app.db import database
+    from app.db import database
 
+    seen: list[int | bool] = [-1, False]  # SQLite's data_version, and the answer read then
+
+    def is_member() -> bool:
+        """Re-read the identity only when another connection has written to the agent's
+        database since the last look (SQLite's data_version): an idle agent costs one PRAGMA."""
         database.connect(reuse_if_open=True)  # kept open in the executor's thread: no re-open
-        return get_identity().identity == IDENTITY_CLUSTER_AGENT
+        version = database.execute_sql("PRAGMA data_version").fetchone()[0]
+        if version != seen[0]:
+            seen[:] = [version, get_identity().identity == IDENTITY_CLUSTER_AGENT]
+        return bool(seen[1])
 
     return ClusterExecutor(engine, settings, is_member,
                            lambda: run_cluster_migrations(engine.store.database))

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from app.config import check_budgets
-from app.process import procfs
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +73,8 @@ def write_pid_file(path: str) -> None:
         other = int(pid_path.read_text().strip() or 0)
     except (OSError, ValueError):
         other = 0
+    from app.process import procfs  # here: the resident master has no use for it
+
     if other and other != os.getpid() and procfs.alive(other) and _is_serve(other):
         raise ServeError(f"obscale serve is already running for this home (pid {other})")
     tmp = pid_path.with_suffix(".tmp")
@@ -82,6 +83,8 @@ def write_pid_file(path: str) -> None:
 
 
 def _is_serve(pid: int) -> bool:
+    from app.process import procfs
+
     argv = procfs.cmdline(pid)
     return not argv or "serve" in argv  # an unreadable argv cannot be told apart: be safe
 
@@ -122,8 +125,9 @@ class ConsumerKeeper:
         self._restart_at = 0.0
 
     def start(self) -> None:
-        """The huey consumer as `obscale worker --home ...`, in its own process group."""
-        argv = [sys.executable, "-m", "app", "worker", "--home", str(self.config["HOME"])]
+        """The huey consumer (app/process/worker.py), in its own process group."""
+        argv = [sys.executable, "-m", "app.process.worker", "worker", "--home",
+                str(self.config["HOME"])]
         self.process = subprocess.Popen(argv, env=self.env, process_group=0,
                                         preexec_fn=_child_setup)
         self._started = time.monotonic()

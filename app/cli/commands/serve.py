@@ -1,8 +1,6 @@
 """`obscale serve`, `obscale migrate` and the hidden `obscale worker`."""
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 
 import click
@@ -45,21 +43,9 @@ def migrate(home: Path) -> None:
 @home_option
 def worker(home: Path) -> None:
     """The huey consumer (started by `obscale serve`)."""
-    # huey's consumer module imports gevent when it is installed, for greenlet workers that
-    # this consumer does not use (it runs threads): keep gevent out of this process.
-    sys.modules.setdefault("gevent", None)
-    from app.db import init_db
-    from app.security import keystore
-    from app.process.consumer import run_consumer
+    from app.process.worker import run_worker
 
-    config = home_config(home)
-    setup_logging(config, "worker.log")
-    # huey logs every task run at INFO; waits re-check often, so keep its chatter for DEBUG.
-    if logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("huey").setLevel(logging.WARNING)
-    init_db(config["DATABASE"])
-    keystore.open_keystore(config["KEY_FILE"], int(config["RSA_KEY_BITS"]))
-    run_consumer(config)
+    run_worker(home)
 
 
 def register(group: click.Group) -> None:

@@ -127,3 +127,12 @@ def test_owner_liveness(dag_app):
     assert not claims.owner_dead(claims.owner_id())
     assert claims.owner_dead(claims.owner_id().split(":")[0] + ":other-token")
     assert not claims.owner_dead("1:init")
+
+
+def test_the_idle_probe_sees_moving_dags_only(dag_app, files, manual):
+    assert engine.has_moving_dags() is False
+    dag = create(templates.LINEAR, files.params())
+    assert engine.has_moving_dags() is True
+    manual.drain()
+    assert reload(dag).state == "SUCCEED"
+    assert engine.has_moving_dags() is False
