@@ -127,6 +127,10 @@ def _rollback(op: Operation, dag: Dag) -> Effect:
     lacking = _first_lacking(op, nodes, "can_rollback")
     if lacking:
         raise _refuse("RollbackNotAllowed", f"Failed to set DAG rollback: node {lacking} cannot rollback")
+    template = op.templates.get(dag.name)
+    reason = template.rollback_guard(dag, op.store) if template and template.rollback_guard else None
+    if reason:
+        raise _refuse("RollbackNotAllowed", f"Failed to set DAG rollback: {reason}")
     dag.state, dag.operator, dag.mode, dag.propagate_pending = READY, ROLLBACK, MODE_ROLLBACK, ROLLBACK
     _reset_times(dag, now)
     dag.save()

@@ -82,6 +82,8 @@ class DagTemplate:
     # Called in the PASS precondition check with the DAG row and its store; a returned text
     # refuses the PASS.
     pass_guard: Callable[[Any, Any], str | None] | None = None
+    # The same for ROLLBACK (e.g. a scale-in whose server OceanBase has already deleted).
+    rollback_guard: Callable[[Any, Any], str | None] | None = None
 
     def build(self, params: Mapping[str, Any]) -> list[NodeSpec]:
         """The node list for these creation params, validated."""

@@ -17,6 +17,44 @@ OB_SERVER_NOT_DELETING = 4629
 DELETE_BUDGET = "SCALE_OUT_DELETE_SERVER_TIMEOUT_S"
 TARGET_MARK = "scaleInTarget"
 WAIT_DELETED = "Wait server deleted"
+AFTER_DELETION = ("its node's agent is still SCALING IN and its registry row is kept: PASS "
+                  "this DAG, then scale the same target in again to finish (each stage finds "
+                  "what is done already)")
+
+
+def _server_listed(dag, store) -> tuple[str, bool | None]:
+    """The DAG's server address, and whether DBA_OB_SERVERS lists it (None: not known here,
+    the cluster store is the agent's SQLite)."""
+    params = dag.params_dict()
+    ip, rpc_port = params["agentInfo"]["ip"], int(params["rpcPort"])
+    if not getattr(store, "shared", False):
+        return sql.server_address(ip, rpc_port), None
+    cursor = store.database.execute_sql(
+        "SELECT STATUS FROM oceanbase.DBA_OB_SERVERS WHERE SVR_IP = %s AND SVR_PORT = %s",
+        (ip, rpc_port))
+    return sql.server_address(ip, rpc_port), cursor.fetchone() is not None
+
+
+def rollback_guard(dag, store) -> str | None:
+    """ROLLBACK is refused once OceanBase has deleted the server this DAG deleted: there is
+    nothing to cancel any more, and RETRY finishes the scale-in."""
+    if not dag.params_dict().get("deleteServerSent"):
+        return None
+    address, listed = _server_listed(dag, store)
+    if listed is not False:
+        return None
+    return (f"OceanBase has already deleted server {address}, so the scale-in cannot be undone; "
+            "RETRY it to finish (the registry row, the node's agent)")
+
+
+def pass_guard(dag, store) -> str | None:
+    """PASS ends a failed scale-in only once OceanBase has deleted the server: then the rest
+    (the registry row, the node's agent) can be finished by a new scale-in of the same target,
+    e.g. when the node's host died after the deletion. Before that, RETRY or ROLLBACK."""
+    address, listed = _server_listed(dag, store)
+    if listed:
+        return f"server {address} is still in the cluster: RETRY or ROLLBACK this DAG"
+    return None
 
 
 def target_of(ctx) -> dict[str, Any]:
@@ -46,24 +84,30 @@ def delete_server(ctx) -> None:
         if row.status == "DELETING":
             ctx.log(f"server {_addr(ctx)} is DELETING already: not deleted again")
             return
+        # Recorded before the statement: a crash after it must still let the rollback cancel.
+        if not ctx.params.get("deleteServerSent"):
+            ctx.set("deleteServerSent", True)
         run_alter(ctx, conn, f"ALTER SYSTEM DELETE SERVER '{_addr(ctx)}' ZONE '{zone}'",
                   lambda c: sql.delete_server(c, ip, rpc_port, zone),
                   lambda c: getattr(sql.server_row(c, ip, rpc_port), "status", "DELETING") == "DELETING",
                   already_codes=(OB_SERVER_ALREADY_DELETED,), budget_key=DELETE_BUDGET)
-    ctx.set("deleteServerSent", True)
 
 
 def cancel_delete_server(ctx) -> None:
-    """Rollback: CANCEL DELETE SERVER while OceanBase has not finished deleting it."""
+    """Rollback: CANCEL DELETE SERVER while OceanBase has not finished deleting it. The first
+    rollback of the DAG does it (stage 3, or stage 2 when the DAG failed there), before the
+    node's agent becomes a member again: if OceanBase has finished meanwhile, nothing of the
+    scale-in has been undone yet. A deletion this DAG did not start is not cancelled."""
     ip, rpc_port, zone = _server(ctx)
+    if not ctx.params.get("deleteServerSent"):
+        ctx.log(f"this DAG did not delete server {_addr(ctx)}: nothing to cancel")
+        return
     with local_ob(ctx) as conn:
         row = sql.server_row(conn, ip, rpc_port)
         if row is None:
-            if not ctx.params.get("deleteServerSent"):
-                ctx.log(f"server {_addr(ctx)} was not in the cluster when this DAG began")
-                return
-            raise TaskFailed(f"server {_addr(ctx)} has been deleted already: OceanBase finished, "
-                             "so the scale-in cannot be undone; scale the node out again instead")
+            raise TaskFailed(f"server {_addr(ctx)} has been deleted already: OceanBase finished "
+                             "while this rollback began, so the scale-in cannot be undone; "
+                             f"{AFTER_DELETION}")
         if row.status != "DELETING":
             ctx.log(f"server {_addr(ctx)} is {row.status}: nothing to cancel")
             return
@@ -103,7 +147,9 @@ def be_scaling_in(ctx) -> None:
 
 
 def back_to_member(ctx) -> None:
-    """Rollback: the removed node's agent is CLUSTER AGENT again."""
+    """Rollback: the removed node's agent is CLUSTER AGENT again, once the deletion is
+    cancelled (done here first when this is the DAG's first rollback)."""
+    cancel_delete_server(ctx)
     if _skipped(ctx):
         return
     reply = _rpc(ctx, "abort")

@@ -22,6 +22,11 @@ def _node(name: str, execute, rollback, budget=SQL_BUDGET, **flags) -> NodeSpec:
     return NodeSpec(name, [TaskSpec(name, execute, rollback, budget, **flags)])
 
 
+def _scale_in_node(name: str, execute, rollback, budget=SQL_BUDGET, **flags) -> NodeSpec:
+    """A scale-in stage: PASS is possible, within stages.pass_guard (the server is gone)."""
+    return _node(name, execute, rollback, budget, can_pass=True, **flags)
+
+
 def _stop_budget(config) -> float:
     return float(config["OBSERVER_STOP_TIMEOUT_S"]) + float(config["SCALE_OUT_RPC_TIMEOUT_S"])
 
@@ -29,14 +34,17 @@ def _stop_budget(config) -> float:
 def scale_in_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
     """DELETE SERVER, SCALING IN, the wait for OceanBase, the registry, the agent leaves."""
     return [
-        _node("Delete server", stages.delete_server, stages.cancel_delete_server,
-              _cfg("SCALE_OUT_DELETE_SERVER_TIMEOUT_S")),
-        _node("Be scaling in agent", stages.be_scaling_in, stages.back_to_member, RPC_BUDGET),
-        _node(stages.WAIT_DELETED, stages.wait_deleted, zone_stages.nothing,
-              _cfg("SCALE_OUT_DELETE_SERVER_TIMEOUT_S")),
-        _node("Remove agent from registry", stages.remove_agent, stages.restore_agent),
-        _node("Stop observer and leave cluster", stages.stop_and_leave,
-              stages.nothing_after_leaving, _stop_budget),
+        _scale_in_node("Delete server", stages.delete_server, stages.cancel_delete_server,
+                       _cfg("SCALE_OUT_DELETE_SERVER_TIMEOUT_S")),
+        _scale_in_node("Be scaling in agent", stages.be_scaling_in, stages.back_to_member,
+                       RPC_BUDGET),
+        _scale_in_node(stages.WAIT_DELETED, stages.wait_deleted, stages.cancel_delete_server,
+                       _cfg("SCALE_OUT_DELETE_SERVER_TIMEOUT_S")),
+        # After the wait OceanBase has deleted the server: no way back, RETRY finishes.
+        _scale_in_node("Remove agent from registry", stages.remove_agent, stages.restore_agent,
+                       can_rollback=False),
+        _scale_in_node("Stop observer and leave cluster", stages.stop_and_leave,
+                       stages.nothing_after_leaving, _stop_budget, can_rollback=False),
     ]
 
 
@@ -50,6 +58,7 @@ def delete_zone_nodes(params: Mapping[str, Any]) -> list[NodeSpec]:
     ]
 
 
-SCALE_IN_TEMPLATE = DagTemplate(CLUSTER_SCALE_IN, scale_in_nodes, scope="cluster")
+SCALE_IN_TEMPLATE = DagTemplate(CLUSTER_SCALE_IN, scale_in_nodes, scope="cluster",
+                                rollback_guard=stages.rollback_guard, pass_guard=stages.pass_guard)
 DELETE_ZONE_TEMPLATE = DagTemplate(DELETE_ZONE, delete_zone_nodes, scope="cluster")
 TEMPLATES = [SCALE_IN_TEMPLATE, DELETE_ZONE_TEMPLATE]

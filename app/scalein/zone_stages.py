@@ -29,9 +29,11 @@ def stop_zone(ctx) -> None:
         if status != "ACTIVE":
             ctx.log(f"zone {zone} is {status}: not stopped again")
             return
+        # Recorded before the statement: a crash after it must still let the rollback start it.
+        if not ctx.params.get("zoneStoppedByDag"):
+            ctx.set("zoneStoppedByDag", True)
         run_alter(ctx, conn, f"ALTER SYSTEM STOP ZONE {zone}", lambda c: sql.stop_zone(c, zone),
                   lambda c: sql.zone_status(c, zone) != "ACTIVE")
-    ctx.set("zoneStoppedByDag", True)
 
 
 def start_zone_again(ctx) -> None:
@@ -58,11 +60,12 @@ def delete_zone(ctx) -> None:
         if sql.zone_status(conn, zone) is None:
             ctx.log(f"zone {zone} is gone")
             return
+        if not ctx.params.get("zoneDeletedByDag"):  # before the statement, as in stop_zone
+            ctx.set("zoneDeletedByDag", True)
         run_alter(ctx, conn, f"ALTER SYSTEM DELETE ZONE {zone}", lambda c: sql.delete_zone(c, zone),
                   lambda c: sql.zone_status(c, zone) is None,
                   hints={OB_ZONE_NOT_EMPTY: f"zone {zone} holds servers or units again: scale its "
                          "servers in (and move its units away) first"})
-    ctx.set("zoneDeletedByDag", True)
 
 
 def add_zone_again(ctx) -> None:

@@ -19,14 +19,15 @@ from obshell.service.client_v1 import OBShellHandleError
 from app.peer.client import AgentClient
 from app.peer.errors import PeerRefused
 from obemu.procutil import observer_pid
-from tests.support.agents import obscale_command
+from tests.support.agents import obscale_command, start_serve, stop_serve
 from tests.support.members import (client_of, freeze_tree, kill_tree, scale_out, signal_pids,
                                    wait_dag)
 from tests.support.polling import wait_until
 from tests.support.scaleout import ROOT_PASSWORD, Faults, module_setup, obemu_cli
 
 SEED = "127.0.11.1"
-setup = module_setup("scalein", SEED)
+# A short RPC budget: a stage that calls a stopped agent fails within seconds (last test).
+setup = module_setup("scalein", SEED, {"OBSCALE_SCALE_OUT_RPC_TIMEOUT_S": "10"})
 
 
 @pytest.fixture
@@ -183,6 +184,28 @@ def test_rollback_before_the_deletion_finished_cancels_it(setup, faults):
         assert registry_ips(setup) == sorted([SEED, ip])
         assert [code for _, code in setup.statements(f"CANCEL DELETE SERVER '{ip}:2882'")] == [0]
         faults.clear_all()
+
+
+def test_once_oceanbase_deleted_the_server_rollback_is_refused_and_retry_finishes(setup, faults):
+    ip = "127.0.11.6"
+    client = client_of(SEED)
+    with joined(setup, ip) as node:
+        faults.add(f"{ip}:2882", "slow_delete:600")
+        dag = client.scale_in(ip, 2886)
+        wait_until(lambda: client.get_dag(dag.generic_id, show_detail=False).stage >= 3, 60,
+                   what="the scale-in waits for OceanBase")
+        stop_serve(node, check=False)  # the node's agent goes away (its observer stays)
+        faults.clear_all()  # and OceanBase finishes deleting its server
+        failed = wait_dag(client, dag.generic_id, ("FAILED",))
+        assert failed.stage == 5 and setup.server_row(ip) is None
+        error = error_of(lambda: client.operate_dag(dag.generic_id, "ROLLBACK"))
+        assert error.err_code == "Task.Dag.Operator.RollbackNotAllowed"
+        assert registry_ips(setup) == [SEED]  # nothing was put back
+        setup.targets[ip] = start_serve(ip, node.home, env=setup.env, workers=setup.workers)
+        client.operate_dag(dag.generic_id, "RETRY")
+        done = wait_dag(client, dag.generic_id)
+        assert (done.state, done.operator) == ("SUCCEED", "RUN")
+        assert identity_of(ip) == "SINGLE" and observer_pid(node.home) is None
 
 
 def test_force_kill_of_a_node_whose_processes_are_all_dead(setup):
