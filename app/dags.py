@@ -41,7 +41,8 @@ class Engines(NamedTuple):
 
 def build_engines(settings: Mapping[str, Any]) -> Engines:
     """Both engines, enqueueing into the agent's one queue file (each under its own task names)."""
-    queue = make_queue(settings.get("QUEUE_DATABASE"), bool(settings.get("QUEUE_IMMEDIATE")))
+    queue = make_queue(settings.get("QUEUE_DATABASE"), bool(settings.get("QUEUE_IMMEDIATE")),
+                       float(settings.get("QUEUE_IDLE_S", 30.0)))
     templates = load_templates(settings.get("TEMPLATE_MODULES"))
     if settings.get("CLUSTER_STORE", "ocs") == "agent":
         engine = DagEngine(agent_store(), settings, templates, queue)

@@ -9,8 +9,9 @@ library and app.config (the web workers' gevent worker class is loaded after the
 app.process.lazy_worker).
 
 Signals: SIGTERM and SIGINT stop gracefully (gunicorn's SIGINT would be its quick shutdown;
-an operator's Ctrl-C must let the consumer finish its task), SIGQUIT quickly; HUP, TTIN, TTOU,
-USR1 as gunicorn documents them.
+an operator's Ctrl-C must let the consumer finish its task), SIGQUIT quickly (the consumer gets
+SIGTERM); HUP, TTIN, TTOU, USR1 as gunicorn documents them; USR2 (gunicorn's re-exec) is
+ignored with a warning.
 """
 from __future__ import annotations
 
@@ -59,12 +60,17 @@ class AgentArbiter(Arbiter):
         """SIGINT stops gracefully, as SIGTERM does."""
         raise StopIteration
 
+    def handle_usr2(self):
+        """gunicorn's USR2 re-executes the master beside the old one: an agent has one home,
+        one pid file and one consumer, so it is not done here (restart the service)."""
+        self.log.warning("SIGUSR2 (re-executing the master) is not supported by obscale serve")
+
     def stop(self, graceful=True):
-        self.keeper.ask_to_stop()
+        self.keeper.ask_to_stop(graceful)
         try:
             super().stop(graceful)
         finally:
-            self.keeper.wait_stopped()
+            self.keeper.wait_stopped(graceful)
 
 
 def run_master(keeper: ConsumerKeeper) -> int:

@@ -12,10 +12,11 @@ import sys
 
 from app.config import load_config
 from app.process.logs import setup_logging
-from app.process.supervisor import supervise_inherited
+from app.process.supervisor import adopt_listener, supervise_inherited
 
 
 def main() -> int:
+    adopt_listener()  # before the log file is opened (it would take fd 3)
     config = load_config()
     setup_logging(config, "serve.log")
     return supervise_inherited(config)

@@ -153,12 +153,13 @@ class ConsumerKeeper:
         if now >= self._restart_at:
             self.start()
 
-    def ask_to_stop(self) -> None:
-        """SIGINT: the consumer finishes its current task and exits."""
-        _signal(self.process, signal.SIGINT)
+    def ask_to_stop(self, graceful: bool = True) -> None:
+        """SIGINT: the consumer finishes its current task and exits; SIGTERM (a quick stop):
+        huey interrupts its workers at once."""
+        _signal(self.process, signal.SIGINT if graceful else signal.SIGTERM)
 
-    def wait_stopped(self) -> None:
-        _reap(self.process, CONSUMER_STOP_TIMEOUT_S, signal.SIGTERM)
+    def wait_stopped(self, graceful: bool = True) -> None:
+        _reap(self.process, CONSUMER_STOP_TIMEOUT_S if graceful else 5.0, signal.SIGKILL)
 
 
 def _signal(proc: subprocess.Popen | None, signum: int) -> None:
@@ -247,15 +248,22 @@ def _exec_lean(config: Mapping[str, Any], listener: socket.socket) -> None:
     os.execve(sys.executable, [sys.executable, "-m", "app.process.supervise", *args], env)
 
 
-def supervise_inherited(config: Mapping[str, Any]) -> int:
-    """The resident process's body: gunicorn's master on the socket `serve` bound (as fd 3,
-    the systemd socket-activation protocol), keeping the consumer too; then clean up."""
-    from app.process.master import run_master
-
+def adopt_listener() -> None:
+    """Put the socket `serve` bound at fd 3 (the systemd socket-activation protocol). First
+    thing after the exec: before any file is opened, which could take fd 3 itself."""
     fd = int(os.environ.pop(SERVE_LISTEN_FD_ENV))
     if fd != LISTEN_FD:
         os.dup2(fd, LISTEN_FD)
         os.close(fd)
+
+
+def supervise_inherited(config: Mapping[str, Any]) -> int:
+    """The resident process's body (after adopt_listener): gunicorn's master on fd 3, keeping
+    the consumer too; then clean up. The web workers are forks of this process and leave
+    through here too: only the master removes the pid file."""
+    from app.process.master import run_master
+
+    master_pid = os.getpid()
     started_at_ns = int(os.environ.get("OBSCALE_STARTED_AT_NS") or time.time_ns())
     env = child_environment(config, started_at_ns)
     os.environ.update(env)  # the web workers' settings (they are forked from this process)
@@ -263,4 +271,5 @@ def supervise_inherited(config: Mapping[str, Any]) -> int:
     try:
         return run_master(ConsumerKeeper(config, env))
     finally:
-        Path(config["PID_FILE"]).unlink(missing_ok=True)
+        if os.getpid() == master_pid:
+            Path(config["PID_FILE"]).unlink(missing_ok=True)

@@ -47,8 +47,24 @@ def test_serve_runs_single_with_two_children_and_stops_cleanly(tmp_path):
         assert len(web) == 2, [_cmdline(p) for p in children]
         assert _consumer_pid(agent) is not None
         assert len(children) == 3, [_cmdline(p) for p in children]
+        serve_log = (agent.state_dir / "log" / "serve.log").read_text()
+        assert f"started the task consumer (pid {_consumer_pid(agent)})" in serve_log
     assert not any(alive(p) for p in children)
     assert not (home / "obscale" / "obscale.pid").exists()
+
+
+def test_new_web_workers_on_hup_leave_the_pid_file_and_the_consumer(tmp_path):
+    with serve_agent(IP, tmp_path / "home") as agent:
+        pid_file = agent.state_dir / "obscale.pid"
+        before = set(agent.descendants())
+        consumer = _consumer_pid(agent)
+        os.kill(agent.pid, signal.SIGHUP)  # gunicorn: new workers, the old ones exit
+        wait_until(lambda: len(set(agent.descendants()) - before) == 2, 30,
+                   what="two new web workers")
+        wait_until(lambda: len(agent.descendants()) == 3, 30, what="the old web workers gone")
+        assert pid_file.read_text().strip() == str(agent.pid)
+        assert _consumer_pid(agent) == consumer
+        assert requests.get(agent.base_url + "/api/v1/info", timeout=5).status_code == 200
 
 
 def test_sigint_stops_cleanly_too(tmp_path):
