@@ -23,6 +23,7 @@ import errno
 import os
 import stat
 import threading
+import time
 from huey import SqliteHuey
 from huey.storage import SqliteStorage
 
@@ -106,13 +107,15 @@ class Bell:
         poller.register(self._read_fd, select.POLLIN)
         try:
             while not self._closed:
-                if not poller.poll():
-                    continue
                 try:
+                    if not poller.poll():
+                        continue
                     while os.read(self._read_fd, 4096):
                         pass
                 except BlockingIOError:
                     pass
+                except OSError:  # never let the reader die: the ring would be lost until
+                    time.sleep(0.1)  # QUEUE_IDLE_S; wake the waiters, they read the queue
                 self.notify()
         finally:
             for fd in (self._read_fd, self._write_fd):
