@@ -125,6 +125,21 @@ def test_refusals_before_anything_is_created(setup):
     assert err_code(lambda: client.scale_in(SEED, 2886, force_kill=True)) == \
         "OB.Cluster.ScaleInLastServer"
     assert client.scale_in("127.0.11.9", 2886) is None  # not in the cluster: 204
+    # obshell's other route for it, raw: the same answer, and a wrong body is refused
+    seed = AgentClient(SEED, 2886, timeout=10.0)
+    assert seed.request("DELETE", "/api/v1/observer", {"agent_info": {"ip": "127.0.11.9",
+                                                                      "port": 2886},
+                                                       "force_kill": False},
+                        auth=ROOT_PASSWORD) is None
+    with pytest.raises(PeerRefused) as refused:
+        seed.request("DELETE", "/api/v1/observer", {"agent_info": {"ip": "not an ip"}},
+                     auth=ROOT_PASSWORD)
+    assert refused.value.err_code in ("Common.IllegalArgument", "Common.BindJsonFailed",
+                                      "Common.InvalidIp")
+    with pytest.raises(PeerRefused) as refused:
+        seed.request("DELETE", "/api/v1/observer", {"agent_info": {"ip": SEED, "port": 2886}},
+                     auth=ROOT_PASSWORD)
+    assert refused.value.err_code == "OB.Cluster.ScaleInLastServer"
     ip = "127.0.11.3"
     with joined(setup, ip, "zone2"):
         obemu_cli(setup.cluster.state_path, "unit", "add", "--zone", "zone2")
