@@ -51,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     # MAINTAINER_LEASE_S without renewal. The others check the lease as often as it is renewed.
     "MAINTAINER_LEASE_S": 6.0,
     "MAINTAINER_RENEW_S": 2.0,
-    "MAINTAINER_SCAN_S": 1.0,
+    "MAINTAINER_SCAN_S": 2.0,
     "SUBTASK_CEILING_S": 3600,
     # Scale-out budgets (spec/scale-out.md §3.6).
     "SCALE_OUT_POLL_INTERVAL_S": 2.0,  # the longest gap between two checks of a wait

@@ -15,10 +15,11 @@ descendants; the observer is not one of them):
 - rss_mib and pss_mib (from /proc/<pid>/smaps_rollup), at the end of the window;
 - per process: role, rss_mib, pss_mib, cpu_pct.
 
-Then it runs --dags (5) no-op DAGs of 9 stages ("Test linear", tests/support/dag_templates.py)
-one after another through the agent's consumer and reports stage_gap_ms_median (the time from
-one stage's end to the next one's start, from the rows' own times) and scale-out-relevant p99.
-The template module is named in OBSCALE_TEMPLATE_MODULES for both agents (a few kB of code).
+Then it restarts the agent with the test templates (OBSCALE_TEMPLATE_MODULES; the SINGLE one
+with its DAGs in its SQLite, CLUSTER_STORE=agent), runs --dags (5) no-op DAGs of 9 stages
+("Test linear", tests/support/dag_templates.py) one after another through the agent's consumer
+and reports stage_gap_ms_median and p99 (the time from one stage's end to the next one's
+start, from the rows' own times). The idle figures are of the default settings.
 
 --baseline REF measures the code of git revision REF the same way in the same run (a temporary
 `git worktree`, this script copied into it, run with that tree first on PYTHONPATH, same venv),
@@ -47,6 +48,7 @@ sys.path.insert(0, str(REPO))
 
 SINGLE_IP, CLUSTER_IP, PORT = "127.0.3.60", "127.0.3.61", 2886
 TEMPLATE_MODULE = "tests.support.dag_templates"
+TEMPLATE_ENV = {"OBSCALE_TEMPLATE_MODULES": TEMPLATE_MODULE, "PYTHONPATH": str(REPO)}
 SETTLE_S = 10.0
 STAGES = 9
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -177,15 +179,19 @@ def stage_gaps(home: Path, ip: str, store: str, dags: int) -> dict[str, Any]:
 # The two agents ---------------------------------------------------------------------------
 
 def measure_single(base: Path, seconds: float, dags: int) -> dict[str, Any]:
+    """Idle with default settings; then, restarted with the test templates, the DAGs."""
     from tests.support import agents
 
     home = agents.prepare_home(base / "single")
-    env = {"OBSCALE_TEMPLATE_MODULES": TEMPLATE_MODULE, "PYTHONPATH": str(REPO),
-           "OBSCALE_CLUSTER_STORE": "agent"}
-    handle = agents.start_serve(SINGLE_IP, home, env=env, workers=None)
+    handle = agents.start_serve(SINGLE_IP, home, workers=None)
     try:
         time.sleep(SETTLE_S)
         figures = idle_figures(handle.pid, seconds)
+    finally:
+        agents.stop_serve(handle, check=False)
+    env = {**TEMPLATE_ENV, "OBSCALE_CLUSTER_STORE": "agent"}
+    handle = agents.start_serve(SINGLE_IP, home, env=env, workers=None)
+    try:
         figures.update(stage_gaps(home, SINGLE_IP, "agent", dags))
     finally:
         agents.stop_serve(handle, check=False)
@@ -193,12 +199,17 @@ def measure_single(base: Path, seconds: float, dags: int) -> dict[str, Any]:
 
 
 def measure_cluster_agent(base: Path, seconds: float, dags: int) -> dict[str, Any]:
+    """Idle with default settings; then, its agent restarted with the test templates, the
+    DAGs (cluster DAGs in the cluster store)."""
+    from tests.support import agents
     from tests.support.scaleout import scale_out_setup
 
-    env = {"OBSCALE_TEMPLATE_MODULES": TEMPLATE_MODULE, "PYTHONPATH": str(REPO)}
-    with scale_out_setup(base / "cluster", CLUSTER_IP, extra_env=env, fast=False) as setup:
+    with scale_out_setup(base / "cluster", CLUSTER_IP, fast=False) as setup:
         time.sleep(SETTLE_S)
         figures = idle_figures(setup.coordinator.pid, seconds)
+        agents.stop_serve(setup.coordinator, check=False)
+        setup.coordinator = agents.start_serve(CLUSTER_IP, setup.cluster.home,
+                                               env={**setup.env, **TEMPLATE_ENV}, workers=None)
         figures.update(stage_gaps(setup.cluster.home, CLUSTER_IP, "ocs", dags))
     return figures
 

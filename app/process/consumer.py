@@ -17,7 +17,7 @@ from app.taskqueue import Bell
 log = logging.getLogger(__name__)
 
 # How often the consumer's main thread looks at signals and its threads' health (huey: 0.1 s).
-MAIN_LOOP_S = 0.5
+MAIN_LOOP_S = 1.0
 
 
 def prepare_consumer(config: Mapping[str, Any]) -> tuple[dict[str, Any], "Engines"]:

@@ -66,10 +66,16 @@ def on_starting(server):
 
 
 def when_ready(server):
-    """The master has started: free what its start-up used (app.process.logs)."""
+    """The master has started: free what its start-up used (app.process.logs); freeze the
+    rest before the web workers are forked."""
     from app.process.logs import release_startup_memory
 
     release_startup_memory()
+    # What the master holds now stays out of the collector's sight in the forked web workers,
+    # so their collections do not copy the pages they share with the master.
+    import gc
+
+    gc.freeze()
 
 
 def post_worker_init(worker):
