@@ -4,8 +4,8 @@ store (ocs on the obemu cluster), as with every CLUSTER AGENT by default.
 
 Prints one JSON object: scale_out_s (median POST-to-SUCCEED over --runs scale-outs, each a new
 target), runs_s, stages [{name, s}] and target_stages of the median run, agent_peak_rss_mib
-(gunicorn master + workers + consumer of the busier agent, sampled every 20 ms) and
-supervisor_peak_rss_mib (`obscale serve` itself). Sets up its own cluster, coordinator and
+(every process of the busier agent: `obscale serve`, which is gunicorn's master, its web worker
+and its consumer, sampled every 20 ms) and supervisor_peak_rss_mib (`obscale serve` itself). Sets up its own cluster, coordinator and
 targets and tears them down. Usage: python bench/scale_out.py [--coordinator-ip 127.0.0.101] [--runs 3]
 """
 from __future__ import annotations
@@ -39,20 +39,22 @@ def rss_mib(pids: list[int]) -> float:
 
 
 def agent_processes(agent) -> list[int]:
-    """gunicorn master and workers plus the task consumer (not the observer it launches)."""
-    pids = []
+    """`obscale serve` (gunicorn's master), its web workers and the task consumer: every
+    process of the agent but the observer it launches."""
+    pids = [agent.pid]
     for pid in descendants(agent.pid):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"gunicorn" in cmdline or b" worker" in cmdline.replace(b"\0", b" "):
+        if not any(Path(arg.decode(errors="replace")).name in ("observer", "obemu-observer")
+                   for arg in argv[:2]):
             pids.append(pid)
     return pids
 
 
 class RssSampler(threading.Thread):
-    """Peak RSS per agent (gunicorn + consumer) and of the supervisor, sampled until stopped."""
+    """Peak RSS per agent (all its processes) and of `obscale serve`, sampled until stopped."""
 
     def __init__(self, agents):
         super().__init__(daemon=True)
