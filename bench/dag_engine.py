@@ -75,11 +75,11 @@ def _wait_finished(engine, dag_id: int, timeout: float = 30.0):
     raise RuntimeError(f"DAG {dag_id} did not finish within {timeout:g} s")
 
 
-def _run_dags(engine) -> tuple[list[float], list[float]]:
-    """Run DAG_RUNS 9-stage DAGs one after another; return stage gaps (ms) and DAG times (s)."""
+def _run_dags(engine, runs: int = DAG_RUNS) -> tuple[list[float], list[float]]:
+    """Run `runs` 9-stage DAGs one after another; return stage gaps (ms) and DAG times (s)."""
     store = engine.store
     gaps, totals = [], []
-    for _ in range(DAG_RUNS):
+    for _ in range(runs):
         with store.connection():
             dag = engine.create_dag(template(LINEAR), {"stages": STAGES})
         done = _wait_finished(engine, dag.id)

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,11 +45,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-SINGLE_IP, CLUSTER_IP, PORT = "127.0.3.60", "127.0.3.61", 2886
-TEMPLATE_MODULE = "tests.support.dag_templates"
-TEMPLATE_ENV = {"OBSCALE_TEMPLATE_MODULES": TEMPLATE_MODULE, "PYTHONPATH": str(REPO)}
+# The same test templates and DAG runs as bench/dag_engine.py (copied beside a baseline too).
+from dag_engine import TEMPLATE_ENV, _bind, _gap_figures, _run_dags  # noqa: E402
+
+SINGLE_IP, CLUSTER_IP = "127.0.3.60", "127.0.3.61"
 SETTLE_S = 10.0
-STAGES = 9
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GOALS = {"idle_cpu_pct": 0.2, "rss_mib": 120.0, "pss_mib": 80.0, "stage_gap_ms_median": 50.0}
 
@@ -132,48 +131,14 @@ def idle_figures(serve_pid: int, seconds: float) -> dict[str, Any]:
 # DAGs -------------------------------------------------------------------------------------
 
 def stage_gaps(home: Path, ip: str, store: str, dags: int) -> dict[str, Any]:
-    """Run `dags` 9-stage no-op DAGs through the agent's consumer; the gaps between stages."""
-    from app.config import load_config
-    from app.dags import build_engines
-    from app.db import init_db
-    from app.security import keystore
-    from tests.support.dag_templates import LINEAR, template
-
-    config = load_config({"HOME": str(home), "IP": ip, "PORT": PORT, "CLUSTER_STORE": store,
-                          "TEMPLATE_MODULES": TEMPLATE_MODULE}, environ={})
-    init_db(config["DATABASE"])
-    keystore.open_keystore(config["KEY_FILE"], int(config["RSA_KEY_BITS"]))
-    engine = build_engines(config).cluster
-    engine.store.persistent = True
-    store_ = engine.store
-    gaps: list[float] = []
+    """Run `dags` 9-stage no-op DAGs through the agent's consumer (as bench/dag_engine.py does);
+    the gaps between stages."""
+    engine = _bind(home, ip, store)
     try:
-        for _ in range(dags):
-            with store_.connection():
-                dag = engine.create_dag(template(LINEAR), {"stages": STAGES})
-            deadline = time.monotonic() + 60
-            while True:
-                with store_.connection():
-                    row = store_.Dag.get_by_id(dag.id)
-                if row.finished:
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"DAG {dag.id} did not finish within 60 s")
-                time.sleep(0.02)
-            if row.state != "SUCCEED":
-                raise RuntimeError(f"DAG {dag.id} ended {row.state}")
-            with store_.connection():
-                rows = list(store_.SubTask.select(store_.SubTask.start_time, store_.SubTask.end_time)
-                            .join(store_.DagNode).where(store_.SubTask.dag == dag.id)
-                            .order_by(store_.DagNode.seq).tuples())
-            gaps += [(nxt[0] - prev[1]) * 1000 for prev, nxt in zip(rows, rows[1:])]
+        return _gap_figures(*_run_dags(engine, dags))
     finally:
         if store == "ocs":
-            store_.database.close()
-    gaps.sort()
-    return {"stage_gap_ms_median": round(statistics.median(gaps), 2),
-            "stage_gap_ms_p99": round(gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))], 2),
-            "stage_gaps_measured": len(gaps)}
+            engine.store.database.close()
 
 
 # The two agents ---------------------------------------------------------------------------
@@ -229,8 +194,8 @@ def measure_baseline(ref: str, seconds: float, dags: int) -> dict[str, Any]:
     subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(tree),
                     ref], check=True)
     try:
-        (tree / "bench").mkdir(exist_ok=True)
-        shutil.copy(__file__, tree / "bench" / "footprint.py")
+        for script in ("footprint.py", "dag_engine.py"):  # the measuring tools of this tree
+            shutil.copy(Path(__file__).with_name(script), tree / "bench" / script)
         env = {**os.environ, "PYTHONPATH": str(tree)}
         out = subprocess.run([sys.executable, str(tree / "bench" / "footprint.py"),
                               "--seconds", str(seconds), "--dags", str(dags)],

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.peer.client import AgentClient  # noqa: E402
 from tests.support.agents import descendants  # noqa: E402
+from tests.support.members import is_observer  # noqa: E402
 from tests.support.scaleout import ROOT_PASSWORD, scale_out_setup  # noqa: E402
 
 
@@ -43,12 +44,7 @@ def agent_processes(agent) -> list[int]:
     process of the agent but the observer it launches."""
     pids = [agent.pid]
     for pid in descendants(agent.pid):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if not any(Path(arg.decode(errors="replace")).name in ("observer", "obemu-observer")
-                   for arg in argv[:2]):
+        if not is_observer(pid):
             pids.append(pid)
     return pids
 

@@ -29,10 +29,8 @@ def _server_listed(dag, store) -> tuple[str, bool | None]:
     ip, rpc_port = params["agentInfo"]["ip"], int(params["rpcPort"])
     if not getattr(store, "shared", False):
         return sql.server_address(ip, rpc_port), None
-    cursor = store.database.execute_sql(
-        "SELECT STATUS FROM oceanbase.DBA_OB_SERVERS WHERE SVR_IP = %s AND SVR_PORT = %s",
-        (ip, rpc_port))
-    return sql.server_address(ip, rpc_port), cursor.fetchone() is not None
+    listed = sql.server_row(store.database.connection(), ip, rpc_port) is not None
+    return sql.server_address(ip, rpc_port), listed
 
 
 def rollback_guard(dag, store) -> str | None:
