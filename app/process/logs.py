@@ -18,9 +18,10 @@ def setup_logging(config: Mapping[str, Any], filename: str | None = None) -> Non
 
 
 def release_startup_memory() -> None:
-    """Give the heap that start-up (imports, migrations, key loading) used and freed back to
-    the system: glibc keeps freed memory for reuse, which an idle agent does not need.
-    A no-op where there is no glibc malloc_trim."""
+    """The consumer's: give the heap that start-up (imports, migrations, key loading) used and
+    freed back to the system: glibc keeps freed memory for reuse, which an idle agent does not
+    need. A no-op where there is no glibc malloc_trim. (gunicorn's master and web worker only
+    collect: app/process/gunicorn_conf.py.)"""
     import ctypes
     import gc
 

@@ -6,7 +6,6 @@ so "port taken" is detected before anything starts and there is no bind race.
 """
 from __future__ import annotations
 
-import ctypes
 import errno
 import logging
 import os
@@ -26,7 +25,6 @@ LISTEN_FD = 3
 CONSUMER_STOP_TIMEOUT_S = 30.0
 RESTART_BACKOFF_MAX_S = 30.0
 STABLE_RUN_S = 60.0
-_PR_SET_PDEATHSIG = 1
 
 
 class ServeError(Exception):
@@ -89,14 +87,6 @@ def _is_serve(pid: int) -> bool:
     return not argv or "serve" in argv  # an unreadable argv cannot be told apart: be safe
 
 
-def _child_setup() -> None:
-    # Runs in the child between fork and exec: no logging, no locks.
-    try:  # die with the supervisor even if it is killed with SIGKILL
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
 # The web process's settings module, shipped inside the package (not a file of the checkout).
 GUNICORN_CONF = "python:app.process.gunicorn_conf"
 
@@ -128,8 +118,7 @@ class ConsumerKeeper:
         """The huey consumer (app/process/worker.py), in its own process group."""
         argv = [sys.executable, "-m", "app.process.worker", "worker", "--home",
                 str(self.config["HOME"])]
-        self.process = subprocess.Popen(argv, env=self.env, process_group=0,
-                                        preexec_fn=_child_setup)
+        self.process = subprocess.Popen(argv, env=self.env, process_group=0)
         self._started = time.monotonic()
         log.info("started the task consumer (pid %d)", self.process.pid)
 

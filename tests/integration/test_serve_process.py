@@ -93,6 +93,52 @@ def test_dead_consumer_is_restarted(tmp_path):
         assert requests.get(agent.base_url + "/healthz", timeout=5).status_code == 200
 
 
+def _extension_paths(pid: int) -> set[str]:
+    """The shared objects mapped by `pid` (Python's C extensions among them)."""
+    with open(f"/proc/{pid}/maps") as maps:
+        return {line.split()[-1] for line in maps if ".so" in line}
+
+
+def _maps_any(paths: set[str], *parts: str) -> list[str]:
+    return sorted(p for p in paths if any(part in p for part in parts))
+
+
+def test_each_process_loads_only_its_own_extensions(tmp_path):
+    """What each serving process maps (docs/processes.md, "Lean processes"): gunicorn's master
+    no gevent, cryptography, SQLite, ctypes or Flask's C parts; the web worker no ctypes; the
+    consumer no gevent, greenlet or Flask's."""
+    with serve_agent(IP, tmp_path / "home", workers=1) as agent:
+        consumer = _consumer_pid(agent)
+        (web,) = [p for p in agent.descendants() if p != consumer]
+        master_maps, web_maps = _extension_paths(agent.pid), _extension_paths(web)
+        consumer_maps = _extension_paths(consumer)
+    assert not _maps_any(master_maps, "/gevent/", "/greenlet/", "/cryptography/", "/markupsafe/",
+                         "_sqlite3", "_ctypes", "/zope/")
+    assert _maps_any(web_maps, "/gevent/") and _maps_any(web_maps, "/cryptography/")
+    assert not _maps_any(web_maps, "_ctypes")
+    assert _maps_any(consumer_maps, "_sqlite3") and _maps_any(consumer_maps, "/cryptography/")
+    assert not _maps_any(consumer_maps, "/gevent/", "/greenlet/", "/markupsafe/", "/zope/")
+
+
+def test_children_end_when_serve_is_killed(tmp_path):
+    """SIGKILL of serve (gunicorn's master) leaves no orphan: the consumer set its parent-death
+    signal (app/process/worker.py) and the web worker sees its parent gone."""
+    agent = start_serve(IP, tmp_path / "home", workers=1)
+    children = agent.descendants()
+    consumer = _consumer_pid(agent)
+    assert consumer is not None and len(children) == 2
+    try:
+        os.kill(agent.pid, signal.SIGKILL)
+        agent.process.wait(timeout=10)
+        wait_until(lambda: not alive(consumer), 15, what="the consumer gone with serve")
+        wait_until(lambda: not any(alive(p) for p in children), 60,
+                   what="the web worker gone with serve")
+    finally:
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def _run_serve(home: Path, ip: str, port: int) -> subprocess.CompletedProcess:
     argv = obscale_command() + ["serve", "--home", str(home), "--ip", ip, "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OBSCALE_")}
