@@ -1,4 +1,5 @@
-"""The agent's processes' log set-up (stderr, and a file under <state>/log/)."""
+"""The agent's processes' log set-up (stderr, and a file under <state>/log/), and what the
+consumer does to stay small (one malloc arena, the start-up heap given back)."""
 from __future__ import annotations
 
 import logging
@@ -15,6 +16,29 @@ def setup_logging(config: Mapping[str, Any], filename: str | None = None) -> Non
         handlers.append(logging.FileHandler(Path(config["LOG_DIR"]) / filename))
     logging.basicConfig(level=str(config["LOG_LEVEL"]).upper(), handlers=handlers, force=True,
                         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def share_one_malloc_arena() -> bool:
+    """The consumer's, before its threads start: all threads allocate from glibc's main arena.
+
+    By default glibc gives each thread that allocates its own arena (up to 8 per core); the
+    consumer's threads (huey's workers, its scheduler, the cluster executor) each run a task
+    now and then, and each arena they touch stays resident: 0.8 MiB more after the first minute
+    of an idle agent. Python code allocates under the GIL anyway, so one arena costs no
+    contention worth measuring (bench/footprint.py's stage gap). A MALLOC_ARENA_MAX set in the
+    environment wins (glibc reads it itself). False where there is no glibc mallopt."""
+    import ctypes
+    import os
+
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1))
+    except (OSError, AttributeError):
+        return False
 
 
 def release_startup_memory() -> None:

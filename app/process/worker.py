@@ -34,13 +34,15 @@ def die_with_serve() -> None:
 def run_worker(home: Path) -> None:
     """Log to <state>/log/worker.log, bind the database and key, run the consumer."""
     die_with_serve()
+    from app.process.logs import setup_logging, share_one_malloc_arena
+
+    share_one_malloc_arena()  # before any thread starts
     # huey's consumer module imports gevent when it is installed, for greenlet workers that
     # this consumer does not use (it runs threads): keep gevent out of this process.
     sys.modules.setdefault("gevent", None)
     from app.config import load_config
     from app.db import init_db
     from app.process.consumer import run_consumer
-    from app.process.logs import setup_logging
     from app.security import keystore
 
     config = load_config({"HOME": str(home.resolve())})
