@@ -25,15 +25,17 @@ def share_one_malloc_arena() -> bool:
     """The consumer's, before its threads start: all threads allocate from glibc's main arena.
 
     By default glibc gives each thread that allocates its own arena (up to 8 per core); the
-    consumer's threads (huey's workers, its scheduler, the cluster executor) each run a task
-    now and then, and each arena they touch stays resident: 0.8 MiB more after the first minute
+    consumer's threads (huey's workers and scheduler, the doorbell's reader, the cluster
+    executor) each run now and then, and each arena they touch stays resident: 0.8 MiB more after the first minute
     of an idle agent. Python code allocates under the GIL anyway, so one arena costs no
-    contention worth measuring (bench/footprint.py's stage gap). A MALLOC_ARENA_MAX set in the
-    environment wins (glibc reads it itself). False where there is no glibc mallopt."""
+    contention worth measuring (bench/footprint.py's stage gap). An arena limit set in the
+    environment wins (MALLOC_ARENA_MAX, or glibc.malloc.arena_max in GLIBC_TUNABLES: glibc reads
+    them itself). False where there is no glibc mallopt."""
     import ctypes
     import os
 
-    if os.environ.get("MALLOC_ARENA_MAX"):
+    if (os.environ.get("MALLOC_ARENA_MAX")
+            or "glibc.malloc.arena_max" in os.environ.get("GLIBC_TUNABLES", "")):
         return False
     try:
         return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1))

@@ -117,7 +117,7 @@ class ConsumerKeeper:
     def start(self) -> None:
         """The huey consumer (app/process/worker.py), in its own process group."""
         argv = [sys.executable, "-m", "app.process.worker", "worker", "--home",
-                str(self.config["HOME"])]
+                str(self.config["HOME"]), "--parent-pid", str(os.getpid())]
         self.process = subprocess.Popen(argv, env=self.env, process_group=0)
         self._started = time.monotonic()
         log.info("started the task consumer (pid %d)", self.process.pid)

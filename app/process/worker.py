@@ -12,28 +12,32 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_serve() -> None:
-    """Started by `obscale serve` (which names itself in OBSCALE_SERVE_PID), end with it even
-    when it is killed with SIGKILL: the kernel sends this process SIGTERM when its parent dies
-    (PR_SET_PDEATHSIG). Set here, after exec, rather than between fork and exec, so that
-    gunicorn's master and the web workers forked from it need no ctypes; if the parent died
-    before this line, leave at once."""
-    expected = os.environ.get("OBSCALE_SERVE_PID", "")
-    if not expected.isdigit():
+def die_with_parent(parent_pid: int | None) -> None:
+    """Started by `obscale serve`'s master (which passes its own pid as --parent-pid), end with
+    it even when it is killed with SIGKILL: the kernel sends this process SIGTERM when its
+    parent dies (PR_SET_PDEATHSIG). Set here, after exec, rather than between fork and exec,
+    so that gunicorn's master and the web workers forked from it need no ctypes; if the parent
+    died before this line, leave at once. Started by hand (no --parent-pid): nothing to do."""
+    if parent_pid is None:
         return
-    import ctypes  # the consumer uses it anyway (app.process.logs.release_startup_memory)
+    import ctypes  # the consumer uses it anyway (app.process.logs)
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        failed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM,
+                                                          0, 0, 0)
     except (OSError, AttributeError):
-        return
-    if os.getppid() != int(expected):
-        sys.exit(f"obscale serve (pid {expected}) is gone; the task consumer does not start")
+        failed = True
+    if failed:  # logging is not set up yet
+        print("obscale worker: cannot ask to end with the process that started it (prctl); "
+              "going on", file=sys.stderr)
+    if os.getppid() != parent_pid:
+        sys.exit(f"obscale worker: the process that started it (pid {parent_pid}) is gone; "
+                 "the task consumer does not start")
 
 
-def run_worker(home: Path) -> None:
+def run_worker(home: Path, parent_pid: int | None = None) -> None:
     """Log to <state>/log/worker.log, bind the database and key, run the consumer."""
-    die_with_serve()
+    die_with_parent(parent_pid)
     from app.process.logs import setup_logging, share_one_malloc_arena
 
     share_one_malloc_arena()  # before any thread starts
@@ -59,7 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="obscale worker")
     parser.add_argument("command", choices=["worker"])
     parser.add_argument("--home", required=True, type=Path)
-    run_worker(parser.parse_args(argv).home)
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="end with this process (obscale serve's master passes its pid)")
+    arguments = parser.parse_args(argv)
+    run_worker(arguments.home, arguments.parent_pid)
 
 
 if __name__ == "__main__":

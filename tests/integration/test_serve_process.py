@@ -99,6 +99,11 @@ def _extension_paths(pid: int) -> set[str]:
         return {line.split()[-1] for line in maps if ".so" in line}
 
 
+def _worker_log(agent) -> str:
+    path = agent.state_dir / "log" / "worker.log"
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
 def _maps_any(paths: set[str], *parts: str) -> list[str]:
     return sorted(p for p in paths if any(part in p for part in parts))
 
@@ -110,6 +115,10 @@ def test_each_process_loads_only_its_own_extensions(tmp_path):
     with serve_agent(IP, tmp_path / "home", workers=1) as agent:
         consumer = _consumer_pid(agent)
         (web,) = [p for p in agent.descendants() if p != consumer]
+        # The web worker answering says nothing of how far the consumer got: wait until it
+        # has loaded what it runs on before reading what else it maps.
+        wait_until(lambda: "task consumer starting" in _worker_log(agent), 60,
+                   what="the consumer started")
         master_maps, web_maps = _extension_paths(agent.pid), _extension_paths(web)
         consumer_maps = _extension_paths(consumer)
     assert not _maps_any(master_maps, "/gevent/", "/greenlet/", "/cryptography/", "/markupsafe/",
@@ -122,21 +131,22 @@ def test_each_process_loads_only_its_own_extensions(tmp_path):
 
 def test_children_end_when_serve_is_killed(tmp_path):
     """SIGKILL of serve (gunicorn's master) leaves no orphan: the consumer set its parent-death
-    signal (app/process/worker.py) and the web worker sees its parent gone."""
+    signal (app/process/worker.py, --parent-pid) and the web worker sees its parent gone."""
     agent = start_serve(IP, tmp_path / "home", workers=1)
     children = agent.descendants()
     consumer = _consumer_pid(agent)
-    assert consumer is not None and len(children) == 2
     try:
+        assert consumer is not None and len(children) == 2
         os.kill(agent.pid, signal.SIGKILL)
         agent.process.wait(timeout=10)
         wait_until(lambda: not alive(consumer), 15, what="the consumer gone with serve")
         wait_until(lambda: not any(alive(p) for p in children), 60,
                    what="the web worker gone with serve")
     finally:
-        for pid in children:
+        for pid in [agent.pid, *children]:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+        agent.process.wait(timeout=10)
 
 
 def _run_serve(home: Path, ip: str, port: int) -> subprocess.CompletedProcess:

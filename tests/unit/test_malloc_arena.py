@@ -1,6 +1,7 @@
 """The consumer's one malloc arena (app.process.logs.share_one_malloc_arena), seen through
 glibc's own per-arena report after several threads allocated at once."""
 import os
+import platform
 import subprocess
 import sys
 
@@ -20,11 +21,11 @@ for thread in threads: thread.join()
 ctypes.CDLL(None).malloc_stats()  # one "Arena N:" block per arena, on stderr
 """
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
 
 
 def _arenas(mode: str, **env: str) -> tuple[str, int]:
-    full = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    full = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")}
     full.update(env)
     result = subprocess.run([sys.executable, "-c", PROGRAM, mode], capture_output=True,
                             text=True, timeout=60, env=full)
@@ -44,4 +45,9 @@ def test_without_it_threads_get_arenas_of_their_own():
 
 def test_the_environment_wins():
     said, arenas = _arenas("share", MALLOC_ARENA_MAX="3")
+    assert said == "not set" and 1 < arenas <= 3
+
+
+def test_a_glibc_tunable_wins_too():
+    said, arenas = _arenas("share", GLIBC_TUNABLES="glibc.malloc.arena_max=3")
     assert said == "not set" and 1 < arenas <= 3
