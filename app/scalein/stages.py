@@ -59,13 +59,10 @@ def target_of(ctx) -> dict[str, Any]:
     return ctx.params["agentInfo"]
 
 
-def _server(ctx) -> tuple[str, int, str]:
-    return target_of(ctx)["ip"], int(ctx.params["rpcPort"]), ctx.params["zone"]
-
-
-def _addr(ctx) -> str:
-    ip, rpc_port, _ = _server(ctx)
-    return sql.server_address(ip, rpc_port)
+def _server(ctx) -> tuple[str, int, str, str]:
+    """The removed server: IP, RPC port, zone, and its 'ip:port' address."""
+    ip, rpc_port = target_of(ctx)["ip"], int(ctx.params["rpcPort"])
+    return ip, rpc_port, ctx.params["zone"], sql.server_address(ip, rpc_port)
 
 
 def delete_server(ctx) -> None:
@@ -73,19 +70,19 @@ def delete_server(ctx) -> None:
     me = peer.address(target_of(ctx))
     if ctx.data.get(TARGET_MARK) != me:
         ctx.set_data(TARGET_MARK, me)  # the target's agent checks this before it acts
-    ip, rpc_port, zone = _server(ctx)
+    ip, rpc_port, zone, addr = _server(ctx)
     with local_ob(ctx) as conn:
         row = sql.server_row(conn, ip, rpc_port)
         if row is None:
-            ctx.log(f"server {_addr(ctx)} is not in the cluster: nothing to delete")
+            ctx.log(f"server {addr} is not in the cluster: nothing to delete")
             return
         if row.status == "DELETING":
-            ctx.log(f"server {_addr(ctx)} is DELETING already: not deleted again")
+            ctx.log(f"server {addr} is DELETING already: not deleted again")
             return
         # Recorded before the statement: a crash after it must still let the rollback cancel.
         if not ctx.params.get("deleteServerSent"):
             ctx.set("deleteServerSent", True)
-        run_alter(ctx, conn, f"ALTER SYSTEM DELETE SERVER '{_addr(ctx)}' ZONE '{zone}'",
+        run_alter(ctx, conn, f"ALTER SYSTEM DELETE SERVER '{addr}' ZONE '{zone}'",
                   lambda c: sql.delete_server(c, ip, rpc_port, zone),
                   lambda c: getattr(sql.server_row(c, ip, rpc_port), "status", "DELETING") == "DELETING",
                   already_codes=(OB_SERVER_ALREADY_DELETED,), budget_key=DELETE_BUDGET)
@@ -96,20 +93,20 @@ def cancel_delete_server(ctx) -> None:
     rollback of the DAG does it (stage 3, or stage 2 when the DAG failed there), before the
     node's agent becomes a member again: if OceanBase has finished meanwhile, nothing of the
     scale-in has been undone yet. A deletion this DAG did not start is not cancelled."""
-    ip, rpc_port, zone = _server(ctx)
+    ip, rpc_port, zone, addr = _server(ctx)
     if not ctx.params.get("deleteServerSent"):
-        ctx.log(f"this DAG did not delete server {_addr(ctx)}: nothing to cancel")
+        ctx.log(f"this DAG did not delete server {addr}: nothing to cancel")
         return
     with local_ob(ctx) as conn:
         row = sql.server_row(conn, ip, rpc_port)
         if row is None:
-            raise TaskFailed(f"server {_addr(ctx)} has been deleted already: OceanBase finished "
+            raise TaskFailed(f"server {addr} has been deleted already: OceanBase finished "
                              "while this rollback began, so the scale-in cannot be undone; "
                              f"{AFTER_DELETION}")
         if row.status != "DELETING":
-            ctx.log(f"server {_addr(ctx)} is {row.status}: nothing to cancel")
+            ctx.log(f"server {addr} is {row.status}: nothing to cancel")
             return
-        run_alter(ctx, conn, f"ALTER SYSTEM CANCEL DELETE SERVER '{_addr(ctx)}' ZONE '{zone}'",
+        run_alter(ctx, conn, f"ALTER SYSTEM CANCEL DELETE SERVER '{addr}' ZONE '{zone}'",
                   lambda c: sql.cancel_delete_server(c, ip, rpc_port, zone),
                   lambda c: getattr(sql.server_row(c, ip, rpc_port), "status", None) not in (
                       None, "DELETING"), already_codes=(OB_SERVER_NOT_DELETING,))
@@ -156,16 +153,16 @@ def back_to_member(ctx) -> None:
 
 def wait_deleted(ctx) -> None:
     """OceanBase moves the server's replicas and units away first: DELETING until then."""
-    ip, rpc_port, _ = _server(ctx)
+    ip, rpc_port, _, addr = _server(ctx)
     with local_ob(ctx) as conn:
         row = sql.server_row(conn, ip, rpc_port)
     if row is None:
-        ctx.log(f"server {_addr(ctx)} is gone from DBA_OB_SERVERS")
+        ctx.log(f"server {addr} is gone from DBA_OB_SERVERS")
         return
     if row.status != "DELETING":
-        raise TaskFailed(f"server {_addr(ctx)} is {row.status}, not DELETING: its deletion was "
+        raise TaskFailed(f"server {addr} is {row.status}, not DELETING: its deletion was "
                          "cancelled outside this DAG")
-    wait(ctx, "deleting", f"waiting: server {_addr(ctx)} is DELETING for {int(ctx.waited_s())} s "
+    wait(ctx, "deleting", f"waiting: server {addr} is DELETING for {int(ctx.waited_s())} s "
          "(OceanBase moves its replicas and units away first)")
 
 
