@@ -26,11 +26,11 @@ def share_one_malloc_arena() -> bool:
 
     By default glibc gives each thread that allocates its own arena (up to 8 per core); the
     consumer's threads (huey's workers and scheduler, the doorbell's reader, the cluster
-    executor) each run now and then, and each arena they touch stays resident: 0.8 MiB more after the first minute
-    of an idle agent. Python code allocates under the GIL anyway, so one arena costs no
-    contention worth measuring (bench/footprint.py's stage gap). An arena limit set in the
-    environment wins (MALLOC_ARENA_MAX, or glibc.malloc.arena_max in GLIBC_TUNABLES: glibc reads
-    them itself). False where there is no glibc mallopt."""
+    executor) each run now and then, and each arena they touch stays resident: 0.8 MiB more
+    after the first minute of an idle agent. Python code allocates under the GIL anyway, so one
+    arena costs no contention worth measuring (bench/footprint.py's stage gap). An arena limit
+    set in the environment wins (MALLOC_ARENA_MAX, or glibc.malloc.arena_max in GLIBC_TUNABLES:
+    glibc reads them itself). False where there is no glibc mallopt."""
     import ctypes
     import os
 

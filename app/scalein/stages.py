@@ -84,7 +84,8 @@ def delete_server(ctx) -> None:
             ctx.set("deleteServerSent", True)
         run_alter(ctx, conn, f"ALTER SYSTEM DELETE SERVER '{addr}' ZONE '{zone}'",
                   lambda c: sql.delete_server(c, ip, rpc_port, zone),
-                  lambda c: getattr(sql.server_row(c, ip, rpc_port), "status", "DELETING") == "DELETING",
+                  lambda c: getattr(sql.server_row(c, ip, rpc_port), "status",
+                                    "DELETING") == "DELETING",
                   already_codes=(OB_SERVER_ALREADY_DELETED,), budget_key=DELETE_BUDGET)
 
 
